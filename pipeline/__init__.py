@@ -1,0 +1,1 @@
+"""The commercial pipeline: brief to finished MP4, one module per stage."""
