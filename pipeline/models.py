@@ -167,11 +167,11 @@ class CaptionLayout:
 
     font_path: Path
     font_size: int
-    # Face index inside a font collection (.ttc); 0 for a single-face file.
-    font_index: int = 0
     # Left, top, width, height of the caption area inside the platform's safe area.
     box: tuple[int, int, int, int]
     line_spacing: float = 1.25
+    # Face index inside a font collection (.ttc); 0 for a single-face file.
+    font_index: int = 0
 
 
 @dataclass(frozen=True)
