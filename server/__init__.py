@@ -1,0 +1,1 @@
+"""Ragnarok's gRPC server, durable job store and worker supervisor."""

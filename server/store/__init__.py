@@ -1,0 +1,45 @@
+"""Durable job storage: the JobStore interface and its SQLite implementation."""
+
+from server.store.base import (
+    JOB_ID_PATTERN,
+    CancelOutcome,
+    EventRecord,
+    EventType,
+    InvalidPageToken,
+    InvalidTransition,
+    JobNotFound,
+    JobPage,
+    JobRecord,
+    JobStatus,
+    JobStore,
+    Lease,
+    NewJob,
+    QueueFull,
+    RequeueOutcome,
+    RequestIdConflict,
+    StaleLease,
+    StoreError,
+)
+from server.store.sqlite import SqliteJobStore
+
+__all__ = [
+    "JOB_ID_PATTERN",
+    "CancelOutcome",
+    "EventRecord",
+    "EventType",
+    "InvalidPageToken",
+    "InvalidTransition",
+    "JobNotFound",
+    "JobPage",
+    "JobRecord",
+    "JobStatus",
+    "JobStore",
+    "Lease",
+    "NewJob",
+    "QueueFull",
+    "RequeueOutcome",
+    "RequestIdConflict",
+    "SqliteJobStore",
+    "StaleLease",
+    "StoreError",
+]

@@ -1,0 +1,246 @@
+"""The worker supervisor: claims pending jobs and runs each in its own spawned process.
+
+The supervisor runs on a thread of the server process, never on the event loop.
+It renews the leases of its running jobs, stops a worker whose job was cancelled
+or ran out of time, requeues jobs whose worker was lost (in any process sharing
+the store), and hands running jobs back to the queue when the server stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.process
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.settings import Settings
+from server.store import JobStatus, Lease, SqliteJobStore, StaleLease
+from server.worker_process import WorkerSpec, run_worker
+
+logger = logging.getLogger(__name__)
+
+# How often the supervisor looks for new jobs, cancellations and expired leases.
+POLL_SECONDS = 0.1
+# Time a worker gets to exit after SIGTERM before it is killed.
+TERMINATE_GRACE_SECONDS = 0.5
+# Time a worker gets to exit on its own after it stored the job's outcome.
+EXIT_AFTER_OUTCOME_SECONDS = 5.0
+
+
+@dataclass
+class _RunningJob:
+    lease: Lease
+    process: multiprocessing.process.BaseProcess
+    workdir: Path
+    started_at: float
+    last_heartbeat: float
+    stage: str = ""
+    stage_started_at: float = 0.0
+    finished_at: float | None = None
+    stopped: bool = field(default=False)
+
+
+def _signal_group(process: multiprocessing.process.BaseProcess, sig: signal.Signals) -> None:
+    """Signal the worker's process group, or only the worker while it has not formed its group yet."""
+    assert process.pid is not None
+    try:
+        if os.getpgid(process.pid) == process.pid:
+            os.killpg(process.pid, sig)
+            return
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, sig)
+
+
+def job_workdir(settings: Settings, job_id: str) -> Path:
+    return settings.jobs_dir / job_id
+
+
+class Supervisor:
+    """Runs up to settings.max_concurrent_jobs jobs at once, each in a spawned process."""
+
+    def __init__(self, settings: Settings, store: SqliteJobStore) -> None:
+        self._settings = settings
+        self._store = store
+        self._context = multiprocessing.get_context("spawn")
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._running: dict[str, _RunningJob] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ragnarok-supervisor", daemon=True)
+        self._thread.start()
+        logger.info("Supervisor %s started: up to %d concurrent jobs", self.worker_id, self._settings.max_concurrent_jobs)
+
+    def wake(self) -> None:
+        """Make the supervisor look at the store now, for example right after a cancel."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop every worker, hand its job back to the queue and end the supervisor thread."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def worker_pids(self) -> dict[str, int | None]:
+        return {job_id: running.process.pid for job_id, running in list(self._running.items())}
+
+    # The supervisor thread
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._tick()
+            except Exception:  # noqa: BLE001 - the supervisor must outlive a failed round
+                logger.exception("Supervisor round failed; retrying")
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+        self._release_all()
+
+    def _tick(self) -> None:
+        for outcome in self._store.requeue_expired(self._settings.max_attempts):
+            logger.warning("Job %s: lease expired; now %s (attempt %d)", outcome.job_id, outcome.status.value, outcome.attempt)
+        for job_id in list(self._running):
+            self._check(self._running[job_id])
+        while len(self._running) < self._settings.max_concurrent_jobs and not self._stopping.is_set():
+            lease = self._store.claim_next(self.worker_id, self._settings.lease_seconds)
+            if lease is None:
+                break
+            self._launch(lease)
+
+    def _launch(self, lease: Lease) -> None:
+        job = self._store.get_job(lease.job_id)
+        workdir = job_workdir(self._settings, lease.job_id)
+        # A new attempt starts from an empty directory: nothing from a lost attempt leaks in.
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        spec = WorkerSpec(
+            database_path=self._settings.database_path.resolve(),
+            workdir=workdir.resolve(),
+            lease=lease,
+            pipeline_entry=self._settings.pipeline_entry,
+            request={
+                "brief": job.brief,
+                "industry": job.industry,
+                "duration_seconds": job.duration_seconds,
+                "platform": job.platform,
+                "style": job.style,
+                "voice_style": job.voice_style,
+                "seed": job.seed,
+            },
+            pipeline_config=self._settings.pipeline,
+            started_us=job.started_us or job.created_us,
+            parent_pid=os.getpid(),
+            log_level=logging.getLogger().getEffectiveLevel(),
+        )
+        process = self._context.Process(target=run_worker, args=(spec,), name=f"ragnarok-worker-{lease.job_id}")
+        process.start()
+        now = time.monotonic()
+        self._running[lease.job_id] = _RunningJob(
+            lease=lease, process=process, workdir=workdir, started_at=now, last_heartbeat=now,
+            stage=job.stage, stage_started_at=now,
+        )
+        logger.info("Job %s: attempt %d started in worker process %s", lease.job_id, lease.attempt, process.pid)
+
+    def _check(self, running: _RunningJob) -> None:
+        job_id = running.lease.job_id
+        job = self._store.get_job(job_id)
+        now = time.monotonic()
+
+        if job.status is JobStatus.CANCELLED:
+            self._stop_process(running)
+            shutil.rmtree(running.workdir, ignore_errors=True)
+            del self._running[job_id]
+            logger.info("Job %s cancelled: worker stopped and its files removed", job_id)
+            return
+
+        if not running.process.is_alive():
+            running.process.join()
+            del self._running[job_id]
+            if job.status is JobStatus.RUNNING:
+                self._worker_lost(running, f"its worker process exited with code {running.process.exitcode}")
+            return
+
+        if job.status is not JobStatus.RUNNING:
+            # The worker stored the outcome (or lost its lease) and should exit by itself.
+            running.finished_at = running.finished_at or now
+            if now - running.finished_at > EXIT_AFTER_OUTCOME_SECONDS:
+                self._stop_process(running)
+                del self._running[job_id]
+            return
+
+        if job.stage != running.stage:
+            running.stage = job.stage
+            running.stage_started_at = now
+        if now - running.started_at > self._settings.job_timeout_seconds:
+            self._time_out(running, f"job timed out after {self._settings.job_timeout_seconds:g} seconds "
+                           f"(RAGNAROK_JOB_TIMEOUT_SECONDS) while in stage {job.stage or 'start'}")
+            return
+        if now - running.stage_started_at > self._settings.stage_timeout_seconds:
+            stage = job.stage or "start"
+            self._time_out(running, f"{stage} failed: the stage timed out after "
+                           f"{self._settings.stage_timeout_seconds:g} seconds (RAGNAROK_STAGE_TIMEOUT_SECONDS)")
+            return
+
+        if now - running.last_heartbeat >= self._settings.heartbeat_seconds:
+            try:
+                running.lease = self._store.heartbeat(running.lease, self._settings.lease_seconds)
+                running.last_heartbeat = now
+            except StaleLease:
+                logger.warning("Job %s: lease lost to another worker; stopping this attempt", job_id)
+                self._stop_process(running)
+                del self._running[job_id]
+
+    def _time_out(self, running: _RunningJob, error: str) -> None:
+        job_id = running.lease.job_id
+        self._stop_process(running)
+        del self._running[job_id]
+        try:
+            self._store.fail(running.lease, running.stage or "start", error)
+            logger.warning("Job %s failed: %s", job_id, error)
+        except StaleLease:
+            logger.info("Job %s finished before its timeout was recorded", job_id)
+
+    def _worker_lost(self, running: _RunningJob, reason: str) -> None:
+        job_id = running.lease.job_id
+        try:
+            outcome = self._store.release(running.lease, reason, self._settings.max_attempts)
+        except StaleLease:
+            return
+        logger.warning("Job %s: %s; now %s (attempt %d)", job_id, reason, outcome.status.value, outcome.attempt)
+
+    @staticmethod
+    def _stop_process(running: _RunningJob) -> None:
+        process = running.process
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not process.is_alive():
+                break
+            _signal_group(process, sig)
+            process.join(TERMINATE_GRACE_SECONDS)
+        if process.pid is not None:
+            # Reach the tools the worker started even after the worker itself exited.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        running.stopped = True
+
+    def _release_all(self) -> None:
+        for job_id, running in list(self._running.items()):
+            self._stop_process(running)
+            try:
+                self._store.release(running.lease, "the server shut down", max_attempts=None)
+                logger.info("Job %s handed back to the queue at shutdown", job_id)
+            except StaleLease:
+                pass
+            del self._running[job_id]
