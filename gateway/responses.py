@@ -1,0 +1,22 @@
+"""JSON rendering for the gateway, with orjson so metadata can be embedded as the exact text sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+def dump_json(content: Any) -> bytes:
+    """Serialise `content` compactly, on one line; orjson.Fragment values are embedded verbatim."""
+    return orjson.dumps(content)
+
+
+class JsonResponse(Response):
+    """application/json response rendered by orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dump_json(content)
