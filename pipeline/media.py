@@ -156,7 +156,7 @@ def parse_ebur128_summary(stderr: str) -> Loudness:
 def measure_loudness(path: Path, *, stage: str = "mix") -> Loudness:
     """Measure the first audio stream of `path` with ffmpeg's ebur128 filter (true peak by 4x oversampling)."""
     stderr = run_ffmpeg(
-        ["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
+        ["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
         stage=stage,
     )
     try:
@@ -202,7 +202,7 @@ def analyse_video(
     )
     args = ["-i", str(path)]
     if with_audio:
-        graph = f"{video_chain};[0:a:0]ebur128=peak=true[a]"
+        graph = f"{video_chain};[0:a:0]ebur128=peak=true:framelog=verbose[a]"
         args += ["-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-f", "null", "-"]
     else:
         args += ["-filter_complex", video_chain, "-map", "[v]", "-f", "null", "-"]
