@@ -1,0 +1,895 @@
+"""Read a free-text brief: brand, product, audience, benefits, tone, call to action and colours.
+
+Deterministic and offline: the same request always gives the same analysis.
+The style, industry and voice style from the request steer the defaults; an
+unknown value falls back to a sensible default and says so in `fallbacks`.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+import webcolors
+
+from pipeline.fonts import detect_cjk_language
+from pipeline.models import BriefAnalysis, JobRequest, Palette
+
+logger = logging.getLogger(__name__)
+
+STYLES = ("cyberpunk", "minimal", "corporate", "playful", "luxury", "cinematic")
+VOICE_STYLES = ("professional", "energetic", "warm", "calm", "friendly", "authoritative")
+DEFAULT_VOICE_STYLE = "professional"
+
+
+@dataclass(frozen=True)
+class IndustryProfile:
+    """Words and defaults that make copy sound like it belongs to one industry."""
+
+    name: str
+    # Who the ad speaks to when the brief names nobody.
+    audience: str
+    # What the product is when the brief does not say, as a noun phrase.
+    category: str
+    # Pains the audience feels, written to follow "you" ("lose hours to ...").
+    pains: tuple[str, ...]
+    # Generic benefits used only when the brief names none.
+    benefits: tuple[str, ...]
+    # Calls to action in the imperative.
+    calls_to_action: tuple[str, ...]
+    # Proof angles ("results you can measure") phrased as noun phrases.
+    proof: tuple[str, ...]
+    # Concrete imagery for the storyboard.
+    motifs: tuple[str, ...]
+    default_style: str
+
+
+_INDUSTRIES: dict[str, IndustryProfile] = {
+    profile.name: profile
+    for profile in (
+        IndustryProfile(
+            "technology",
+            "teams that want to move faster",
+            "platform",
+            ("manual work that eats the week", "tools that do not talk to each other", "growth that outpaces the team"),
+            ("automation that runs around the clock", "setup in days, not months", "security built in from day one"),
+            ("Book your demo today", "Start your free trial today", "Get started today"),
+            ("hours handed back every week", "teams that ship faster", "uptime you never think about"),
+            ("glowing circuit lines", "data streams flowing between nodes", "a dashboard lighting up", "server racks pulsing with light"),
+            "corporate",
+        ),
+        IndustryProfile(
+            "finance",
+            "people who want their money to work harder",
+            "financial service",
+            ("fees that quietly eat your savings", "paperwork that never ends", "guessing where your money went"),
+            ("clear, low fees", "real-time insight into every account", "bank-level security"),
+            ("Open your account today", "Talk to an advisor today", "Get started in minutes"),
+            ("savings you can see", "customers who stay for years", "security you can trust"),
+            ("rising chart lines", "coins stacking into columns", "a calm, ordered ledger", "a secure vault door"),
+            "corporate",
+        ),
+        IndustryProfile(
+            "fitness",
+            "people ready to train smarter",
+            "training program",
+            ("workouts that go nowhere", "plateaus that kill motivation", "no time for the gym"),
+            ("workouts built around your schedule", "progress you can track", "coaching that keeps you going"),
+            ("Start training today", "Claim your free first week", "Join today"),
+            ("members hitting new personal bests", "results you can feel in weeks", "coaches who know your name"),
+            ("a runner at dawn", "chalked hands gripping a bar", "a heart-rate line climbing", "sweat catching the light"),
+            "cinematic",
+        ),
+        IndustryProfile(
+            "health",
+            "people who want to feel their best",
+            "health service",
+            ("waiting weeks for answers", "advice that does not fit your life", "feeling tired without knowing why"),
+            ("care from licensed professionals", "answers in days, not weeks", "plans that fit your life"),
+            ("Book your visit today", "Start your free consultation", "Take the first step today"),
+            ("patients who feel heard", "care you can reach any time", "results backed by clinicians"),
+            ("soft morning light in a clean room", "a calm hand on a shoulder", "a pulse line steadying", "fresh green leaves"),
+            "minimal",
+        ),
+        IndustryProfile(
+            "food",
+            "anyone who loves a great meal",
+            "kitchen",
+            ("the same tired dinners", "takeout that arrives cold", "no time to cook"),
+            ("fresh ingredients every day", "bold flavour in every bite", "meals ready in minutes"),
+            ("Order now", "Reserve your table today", "Taste it today"),
+            ("regulars who come back every week", "recipes perfected over years", "plates that leave nothing behind"),
+            ("steam rising from a plate", "fresh herbs falling in slow motion", "a sizzling pan", "friends sharing a table"),
+            "playful",
+        ),
+        IndustryProfile(
+            "fashion",
+            "people who dress to be noticed",
+            "collection",
+            ("a closet full of nothing to wear", "trends that fade in a month", "fits that never feel right"),
+            ("pieces that last for years", "a fit made for you", "style that turns heads"),
+            ("Shop the collection today", "Find your fit today", "Shop now"),
+            ("pieces customers wear for years", "fabric chosen by hand", "a look that is yours alone"),
+            ("fabric rippling in slow motion", "a model walking toward camera", "stitched detail in macro", "a city street at golden hour"),
+            "luxury",
+        ),
+        IndustryProfile(
+            "beauty",
+            "people who want skin they feel good in",
+            "skincare line",
+            ("products that promise everything", "routines with twelve steps", "ingredients you cannot pronounce"),
+            ("clean ingredients", "a glow you can see", "a routine that takes minutes"),
+            ("Find your routine today", "Shop now", "Try it today"),
+            ("customers who finally love their skin", "formulas tested by dermatologists", "results in weeks"),
+            ("droplets on glass", "soft light across skin", "petals drifting", "a creamy texture swirl"),
+            "luxury",
+        ),
+        IndustryProfile(
+            "real_estate",
+            "buyers looking for the right place to live",
+            "home",
+            ("listings that all look the same", "bidding wars you cannot win", "viewings that waste weekends"),
+            ("homes matched to your life", "local experts on your side", "a search that moves at your pace"),
+            ("Book your viewing today", "Find your home today", "Talk to an agent today"),
+            ("families settled in homes they love", "neighbourhoods known street by street", "deals closed on time"),
+            ("sunlight through tall windows", "a front door opening", "keys turning in a lock", "a skyline at dusk"),
+            "luxury",
+        ),
+        IndustryProfile(
+            "education",
+            "learners ready for what comes next",
+            "course",
+            ("lectures that do not stick", "skills that go out of date", "learning that does not fit around work"),
+            ("lessons that fit your schedule", "mentors who answer fast", "skills employers ask for"),
+            ("Enroll today", "Start learning today", "Claim your free lesson"),
+            ("graduates working in their new field", "courses rated by the people who took them", "lessons built by practitioners"),
+            ("pages turning into light", "a lightbulb moment on a whiteboard", "students leaning in", "a graduation cap tossed high"),
+            "playful",
+        ),
+        IndustryProfile(
+            "travel",
+            "travellers who want more from every trip",
+            "travel service",
+            ("trips that feel like everyone else's", "planning that takes longer than the holiday", "hidden fees at checkout"),
+            ("trips planned around you", "prices with nothing hidden", "local guides who know the way"),
+            ("Book your trip today", "Plan your escape today", "Start exploring today"),
+            ("travellers who come back for more", "destinations picked by locals", "support at any hour"),
+            ("a plane crossing a sunset", "waves rolling onto white sand", "a winding mountain road", "a passport being stamped"),
+            "cinematic",
+        ),
+        IndustryProfile(
+            "automotive",
+            "drivers who expect more from the road",
+            "vehicle",
+            ("commutes that drain you", "fuel bills that keep climbing", "cars that feel dated on day one"),
+            ("performance that pulls you forward", "efficiency that saves at every fill", "safety that watches every angle"),
+            ("Book your test drive today", "Visit a dealer today", "Configure yours today"),
+            ("drivers who never look back", "engineering tested over millions of miles", "safety ratings at the top"),
+            ("headlights cutting through rain", "a car carving a coastal road", "a dashboard glowing at night", "tyres on wet asphalt"),
+            "cinematic",
+        ),
+        IndustryProfile(
+            "retail",
+            "shoppers who want more for less",
+            "store",
+            ("hunting for deals that are not real", "slow shipping", "returns that turn into a chore"),
+            ("prices that beat the rest", "fast, free shipping", "returns without the hassle"),
+            ("Shop now", "Grab yours today", "Shop the sale today"),
+            ("shoppers who come back again and again", "thousands of five-star reviews", "orders that arrive on time"),
+            ("a shopping bag swinging into frame", "price tags flipping", "a parcel landing on a doorstep", "products spinning on a pedestal"),
+            "playful",
+        ),
+        IndustryProfile(
+            "gaming",
+            "players who want the next great challenge",
+            "game",
+            ("games that feel the same", "lag at the worst moment", "worlds you finish in a weekend"),
+            ("worlds worth getting lost in", "matches with zero lag", "a community that plays together"),
+            ("Play free today", "Download now", "Join the game today"),
+            ("players logging in every night", "reviews from players who stayed", "updates that keep coming"),
+            ("a controller glowing in the dark", "pixels exploding into a new world", "a team huddle on screen", "a boss fight in silhouette"),
+            "cyberpunk",
+        ),
+        IndustryProfile(
+            "general",
+            "people who want something better",
+            "product",
+            ("settling for good enough", "wasting time on things that do not work", "paying more for less"),
+            ("quality you can feel", "service that puts you first", "value that lasts"),
+            ("Get yours today", "Find out more today", "Try it today"),
+            ("customers who come back again and again", "quality checked at every step", "a team that stands behind it"),
+            ("the product on a clean pedestal", "hands reaching for it", "light sweeping across its surface", "a smile of recognition"),
+            "corporate",
+        ),
+    )
+}
+
+_INDUSTRY_ALIASES = {
+    "tech": "technology", "software": "technology", "saas": "technology", "ai": "technology", "it": "technology",
+    "fintech": "finance", "banking": "finance", "insurance": "finance", "investing": "finance",
+    "gym": "fitness", "sports": "fitness", "wellness": "health", "healthcare": "health", "medical": "health",
+    "restaurant": "food", "food_and_beverage": "food", "beverage": "food", "cafe": "food", "coffee": "food",
+    "apparel": "fashion", "clothing": "fashion", "cosmetics": "beauty", "skincare": "beauty",
+    "realestate": "real_estate", "property": "real_estate", "housing": "real_estate",
+    "edtech": "education", "learning": "education", "hospitality": "travel", "tourism": "travel",
+    "automobile": "automotive", "cars": "automotive", "ecommerce": "retail", "e_commerce": "retail", "shopping": "retail",
+    "games": "gaming", "esports": "gaming",
+}
+
+
+def industry_profile(name: str) -> IndustryProfile:
+    """Return the profile for an industry name or alias, or the general profile if it is unknown."""
+    key = _industry_key(name)
+    return _INDUSTRIES.get(_INDUSTRY_ALIASES.get(key, key), _INDUSTRIES["general"])
+
+
+def _industry_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+# Colour vocabulary: CSS/X11 names from webcolors plus common names CSS lacks.
+
+_EXTRA_COLOURS: dict[str, str] = {
+    "amber": "#ffbf00", "emerald": "#50c878", "ruby": "#e0115f", "sapphire": "#0f52ba", "cobalt": "#0047ab",
+    "mint": "#98ff98", "burgundy": "#800020", "champagne": "#f7e7ce", "charcoal": "#36454f", "copper": "#b87333",
+    "bronze": "#cd7f32", "mauve": "#e0b0ff", "sage": "#9caf88", "terracotta": "#e2725b", "mustard": "#e1ad01",
+    "cream": "#fffdd0", "pearl": "#eae0c8", "graphite": "#383838", "slate": "#708090", "jet black": "#0a0a0a",
+    "off-white": "#f8f8f2", "blush": "#de5d83", "rose": "#ff007f", "rose gold": "#b76e79", "peach": "#ffcba4",
+    "lilac": "#c8a2c8", "scarlet": "#ff2400", "cerulean": "#007ba7", "aquamarine": "#7fffd4", "jade": "#00a86b",
+    "electric blue": "#7df9ff", "baby blue": "#89cff0", "navy blue": "#000080", "royal purple": "#7851a9",
+    "forest": "#228b22", "ochre": "#cc7722", "sand": "#c2b280", "ivory": "#fffff0", "onyx": "#353839",
+    "obsidian": "#0b1215", "platinum": "#e5e4e2", "neon green": "#39ff14", "neon pink": "#ff10f0",
+    "hot pink": "#ff69b4", "lime green": "#32cd32", "sky blue": "#87ceeb", "sea green": "#2e8b57",
+    "midnight": "#191970", "midnight blue": "#191970", "ice blue": "#99ffff", "grey": "#808080", "gray": "#808080",
+    "cyan": "#00ffff", "magenta": "#ff00ff", "gold": "#ffd700", "silver": "#c0c0c0", "violet": "#8f00ff",
+    "indigo": "#4b0082", "teal": "#008080", "turquoise": "#40e0d0", "lavender": "#b57edc", "purple": "#800080",
+}
+
+# Colour words common enough to count anywhere in a brief. Rarer CSS names
+# ("tomato", "chocolate", "linen") count only next to a modifier or in a
+# sentence about colour, so "chocolate cake" does not tint the palette.
+_COMMON_COLOURS = frozenset(
+    "red orange yellow green blue purple pink cyan magenta teal navy gold silver white black gray grey amber violet "
+    "indigo turquoise crimson maroon beige lavender coral lime mint emerald ruby sapphire cobalt burgundy charcoal "
+    "copper bronze mauve scarlet cerulean aquamarine jade ivory platinum fuchsia azure chartreuse".split()
+)
+
+# Phrases where a colour word does not name a colour.
+_NON_COLOUR_PHRASES = (
+    "black friday", "white paper", "whitepaper", "white label", "white-label", "gold standard", "silver lining",
+    "red tape", "blue chip", "green light", "golden age", "silver bullet", "black box", "white glove", "white-glove",
+    "rose to", "rose by", "orange juice",
+)
+
+_COLOUR_CONTEXT_RE = re.compile(r"\b(colou?rs?|palette|tones?|hues?|shades?|accents?)\b", re.IGNORECASE)
+
+# Modifiers and how each moves a colour in HLS space: (lightness, saturation) targets or factors.
+_MODIFIERS = (
+    "neon", "electric", "cosmic", "deep", "dark", "light", "pastel", "bright", "vivid", "muted", "soft", "pale",
+    "rich", "dusty", "warm", "cool", "metallic", "hot", "royal", "midnight", "burnt", "icy", "glowing",
+)
+
+
+@dataclass(frozen=True)
+class NamedColour:
+    """A colour phrase found in a brief and the hex value it resolves to."""
+
+    phrase: str
+    hex: str
+
+
+def colour_vocabulary() -> dict[str, str]:
+    """Return every base colour name this module knows, lowercase with spaces, mapped to "#rrggbb"."""
+    vocabulary = {name: webcolors.name_to_hex(name) for name in webcolors.names("css3")}
+    for css_name, hex_value in list(vocabulary.items()):
+        spaced = _space_css_name(css_name)
+        if spaced != css_name:
+            vocabulary[spaced] = hex_value
+    vocabulary.update(_EXTRA_COLOURS)
+    return vocabulary
+
+
+_CSS_NAME_WORDS = frozenset(
+    "light dark medium pale deep dodger cornflower cadet rebecca lawn forest lime sea spring yellow olive hot misty "
+    "midnight navajo alice ghost antique blanched floral lemon old papaya peach powder rosy royal saddle sandy sky "
+    "slate steel white lavender green golden blue red violet orange indian navy dim gray grey mint honey burly fire "
+    "purple pink brown rod orchid turquoise cyan salmon coral wood smoke whip puff blush lace chiffon cream wheat drab "
+    "aqua marine sienna goldenrod khaki magenta seagreen".split()
+)
+
+
+def _space_css_name(name: str) -> str:
+    """Split a CSS name such as "darkslateblue" into "dark slate blue" when it is made of known words."""
+    best: dict[int, list[str]] = {0: []}
+    for end in range(1, len(name) + 1):
+        for start in range(end):
+            if start in best and name[start:end] in _CSS_NAME_WORDS:
+                candidate = [*best[start], name[start:end]]
+                if end not in best or len(candidate) < len(best[end]):
+                    best[end] = candidate
+    words = best.get(len(name))
+    return " ".join(words) if words and len(words) > 1 else name
+
+
+def find_colours(text: str) -> tuple[NamedColour, ...]:
+    """Find colour phrases in `text` in order, with modifiers applied: "cosmic cyan" -> ("cosmic cyan", "#..")."""
+    vocabulary = colour_vocabulary()
+    names = sorted(vocabulary, key=len, reverse=True)
+    name_pattern = "|".join(re.escape(name) for name in names)
+    modifier_pattern = "|".join(_MODIFIERS)
+    pattern = re.compile(rf"\b((?:(?:{modifier_pattern})[\s-]+)*)({name_pattern})(?:ish)?\b", re.IGNORECASE)
+    found: list[NamedColour] = []
+    seen: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?;\n])\s+", text):
+        lowered = sentence.lower()
+        in_colour_sentence = bool(_COLOUR_CONTEXT_RE.search(sentence))
+        for match in pattern.finditer(lowered):
+            modifiers = match.group(1).split()
+            name = match.group(2)
+            start = match.start(2)
+            if any(lowered.startswith(phrase, start) or lowered[max(0, match.start() - 1):].startswith(phrase) for phrase in _NON_COLOUR_PHRASES):
+                continue
+            if name not in _COMMON_COLOURS and " " not in name and name not in _EXTRA_COLOURS and not modifiers and not in_colour_sentence:
+                continue
+            if name in ("rose", "sand", "forest", "slate", "cream", "midnight", "peach", "mint", "sage", "pearl") and not (modifiers or in_colour_sentence):
+                continue
+            phrase = " ".join([*modifiers, name])
+            if phrase in seen:
+                continue
+            seen.add(phrase)
+            found.append(NamedColour(phrase, apply_modifiers(vocabulary[name], tuple(modifiers))))
+    return tuple(found)
+
+
+def apply_modifiers(hex_value: str, modifiers: tuple[str, ...]) -> str:
+    """Move a colour the way a modifier word does: "neon" saturates and brightens, "deep" darkens, ..."""
+    red, green, blue = (channel / 255 for channel in webcolors.hex_to_rgb(hex_value))
+    hue, lightness, saturation = colorsys.rgb_to_hls(red, green, blue)
+    for modifier in modifiers:
+        if modifier in ("neon", "electric", "glowing"):
+            saturation, lightness = 1.0, min(max(lightness, 0.5), 0.6)
+        elif modifier == "cosmic":
+            # Deep-space saturated tone: full saturation, a touch darker, hue nudged toward blue-violet.
+            saturation, lightness = 1.0, min(max(lightness * 0.9, 0.42), 0.5)
+            hue = hue + (0.66 - hue) * 0.05
+        elif modifier in ("deep", "rich", "royal"):
+            saturation, lightness = min(1.0, saturation * 1.1 + 0.1), lightness * 0.7
+        elif modifier in ("dark", "midnight", "burnt"):
+            lightness = lightness * 0.55
+        elif modifier in ("light", "pale", "icy"):
+            lightness = lightness + (0.92 - lightness) * 0.6
+        elif modifier == "pastel":
+            saturation, lightness = min(saturation, 0.6), 0.84
+        elif modifier in ("bright", "vivid", "hot"):
+            saturation, lightness = min(1.0, saturation * 1.2 + 0.1), min(max(lightness, 0.45), 0.6)
+        elif modifier in ("muted", "dusty", "metallic"):
+            saturation = saturation * 0.45
+        elif modifier == "soft":
+            saturation, lightness = saturation * 0.7, lightness + (0.85 - lightness) * 0.4
+        elif modifier == "warm":
+            hue = hue + (0.08 - hue) * 0.15
+        elif modifier == "cool":
+            hue = hue + (0.6 - hue) * 0.15
+    return _hls_to_hex(hue % 1.0, lightness, saturation)
+
+
+def _hls_to_hex(hue: float, lightness: float, saturation: float) -> str:
+    red, green, blue = colorsys.hls_to_rgb(hue, min(max(lightness, 0.0), 1.0), min(max(saturation, 0.0), 1.0))
+    return "#{:02x}{:02x}{:02x}".format(*(round(channel * 255) for channel in (red, green, blue)))
+
+
+def _hex_to_hls(hex_value: str) -> tuple[float, float, float]:
+    red, green, blue = (channel / 255 for channel in webcolors.hex_to_rgb(hex_value))
+    return colorsys.rgb_to_hls(red, green, blue)
+
+
+def relative_luminance(hex_value: str) -> float:
+    """Return the WCAG 2 relative luminance of a "#rrggbb" colour, 0.0 for black to 1.0 for white."""
+
+    def linear(channel: int) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = webcolors.hex_to_rgb(hex_value)
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """Return the WCAG 2 contrast ratio of two colours, from 1.0 to 21.0."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+# Per-style palettes used when the brief names no colours.
+_STYLE_PALETTES: dict[str, Palette] = {
+    "cyberpunk": Palette("#00f0ff", "#ff2bd6", "#f8e71c", "#0a0614", "#f4f4ff"),
+    "minimal": Palette("#1f1f1f", "#6b7280", "#2563eb", "#fafafa", "#111111"),
+    "corporate": Palette("#1d4ed8", "#0f766e", "#f59e0b", "#0b1526", "#f8fafc"),
+    "playful": Palette("#ff5a5f", "#7c3aed", "#ffb400", "#fff7ec", "#1e1b2e"),
+    "luxury": Palette("#d4af37", "#b8a27a", "#f5e6c8", "#0d0d0d", "#f7f3ea"),
+    "cinematic": Palette("#e0a458", "#2a9d8f", "#e76f51", "#0b0c10", "#f1f1f1"),
+}
+_LIGHT_STYLES = frozenset({"minimal", "playful"})
+
+# Minimum contrast of palette colours drawn as large titles or shapes on the background
+# (WCAG 2 large-text level) and of body text on the background (WCAG AAA).
+MIN_GRAPHIC_CONTRAST = 3.0
+MIN_TEXT_CONTRAST = 7.0
+
+
+def build_palette(colours: tuple[NamedColour, ...], style: str) -> Palette:
+    """Build a readable palette from the colours a brief names, or return the style's palette if it names none."""
+    default = _STYLE_PALETTES.get(style, _STYLE_PALETTES["corporate"])
+    if not colours:
+        return default
+    hexes = [colour.hex for colour in colours]
+    light_theme = style in _LIGHT_STYLES
+    dark_named = [value for value in hexes if relative_luminance(value) < 0.02]
+    light_named = [value for value in hexes if relative_luminance(value) > 0.85]
+    if dark_named:
+        background = dark_named[0]
+    elif light_theme and light_named:
+        background = light_named[0]
+    else:
+        hue, _, saturation = _hex_to_hls(hexes[0])
+        background = _hls_to_hex(hue, 0.96, min(saturation, 0.5)) if light_theme else _hls_to_hex(hue, 0.055, min(saturation, 0.6))
+    remaining = [value for value in hexes if value != background]
+    if dark_named and len(remaining) < 2:
+        # A dark named colour became the background; lift it to keep it in the foreground colours too.
+        remaining.append(dark_named[0])
+    if not remaining:
+        remaining = [default.primary]
+    primary = remaining[0]
+    if len(remaining) > 1:
+        secondary = remaining[1]
+    else:
+        secondary = _shift_hue(primary, 0.5 if style in ("cyberpunk", "playful") else 0.08)
+    secondary = ensure_contrast(secondary, background, MIN_GRAPHIC_CONTRAST)
+    accent = remaining[2] if len(remaining) > 2 else _tint(secondary)
+    text = _best_text_colour(background)
+    return Palette(
+        primary=ensure_contrast(primary, background, MIN_GRAPHIC_CONTRAST),
+        secondary=ensure_contrast(secondary, background, MIN_GRAPHIC_CONTRAST),
+        accent=ensure_contrast(accent, background, MIN_GRAPHIC_CONTRAST),
+        background=background,
+        text=text,
+        named=tuple(colour.phrase for colour in colours),
+    )
+
+
+def _shift_hue(hex_value: str, turn: float) -> str:
+    hue, lightness, saturation = _hex_to_hls(hex_value)
+    return _hls_to_hex((hue + turn) % 1.0, lightness, saturation)
+
+
+def _tint(hex_value: str) -> str:
+    """Return a lighter, fully saturated version of a colour, used as the accent beside it."""
+    hue, lightness, saturation = _hex_to_hls(hex_value)
+    return _hls_to_hex(hue, min(0.8, lightness + (0.85 - lightness) * 0.5), 1.0 if saturation > 0.08 else 0.0)
+
+
+def _best_text_colour(background: str) -> str:
+    """Pick a near-white or near-black tinted with the background's hue, or pure white or black if the tint is too weak."""
+    hue, _, saturation = _hex_to_hls(background)
+    tint_saturation = 0.0 if saturation < 0.08 else 0.35
+    dark_background = relative_luminance(background) < 0.18
+    tinted = _hls_to_hex(hue, 0.97 if dark_background else 0.08, tint_saturation)
+    if contrast_ratio(tinted, background) >= MIN_TEXT_CONTRAST:
+        return tinted
+    return max(("#ffffff", "#000000"), key=lambda candidate: contrast_ratio(candidate, background))
+
+
+def ensure_contrast(colour: str, background: str, minimum: float) -> str:
+    """Move `colour`'s lightness away from the background, keeping its hue, until the contrast reaches `minimum`."""
+    if contrast_ratio(colour, background) >= minimum:
+        return colour
+    hue, lightness, saturation = _hex_to_hls(colour)
+    direction = 1.0 if relative_luminance(background) < 0.5 else -1.0
+    candidate = colour
+    for _ in range(40):
+        lightness = min(max(lightness + 0.025 * direction, 0.0), 1.0)
+        candidate = _hls_to_hex(hue, lightness, saturation)
+        if contrast_ratio(candidate, background) >= minimum:
+            break
+    return candidate
+
+
+# Brief reading
+
+_STYLE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "cyberpunk": ("cyberpunk", "neon", "futuristic", "sci-fi", "synthwave", "hacker", "dystopian"),
+    "luxury": ("luxury", "luxurious", "premium", "elegant", "exclusive", "high-end", "opulent", "couture"),
+    "playful": ("playful", "fun", "whimsical", "cheerful", "quirky", "kids", "cartoon", "colorful", "colourful"),
+    "minimal": ("minimal", "minimalist", "clean", "simple", "understated", "scandinavian"),
+    "cinematic": ("cinematic", "epic", "dramatic", "film", "movie", "trailer", "emotional", "storytelling"),
+    "corporate": ("corporate", "professional", "enterprise", "trustworthy", "b2b", "business"),
+}
+
+_TONE_WORDS = (
+    "bold", "innovative", "playful", "warm", "friendly", "luxurious", "elegant", "calm", "energetic", "urgent",
+    "confident", "professional", "inspiring", "inspirational", "fun", "premium", "trustworthy", "edgy", "futuristic",
+    "minimal", "emotional", "witty", "authoritative", "uplifting", "empowering", "sophisticated", "cheerful",
+    "dramatic", "serious", "casual", "quirky", "heartfelt", "exciting", "reassuring", "rebellious", "modern",
+)
+
+_STYLE_TONES = {
+    "cyberpunk": "bold, futuristic", "minimal": "clear, confident", "corporate": "confident, trustworthy",
+    "playful": "fun, upbeat", "luxury": "elegant, assured", "cinematic": "dramatic, inspiring",
+}
+
+_VOICE_FROM_TONE: dict[str, tuple[str, ...]] = {
+    "energetic": ("energetic", "bold", "exciting", "urgent", "edgy", "fun", "playful", "rebellious", "upbeat"),
+    "calm": ("calm", "soothing", "reassuring", "serene", "minimal"),
+    "warm": ("warm", "heartfelt", "emotional", "friendly", "cheerful"),
+    "authoritative": ("authoritative", "serious", "dramatic", "sophisticated", "luxurious", "elegant"),
+}
+
+_CTA_VERBS = (
+    "book", "buy", "call", "claim", "contact", "discover", "download", "get", "grab", "join", "learn", "order",
+    "reserve", "schedule", "shop", "sign up", "start", "subscribe", "try", "visit", "apply", "register", "enroll",
+    "explore", "request", "find",
+)
+
+# Words that open a sentence of instructions rather than a name.
+_INSTRUCTION_WORDS = frozenset(
+    "create make produce write generate build design a an the this our we i target audience highlight tone "
+    "style show focus emphasize emphasise feature include mention use end close call cta colors colours "
+    "it its for with and video commercial ad advert spot second seconds minute promo introducing introduce meet "
+    "promote launch announce showcase".split()
+)
+
+_BRAND_PATTERNS = (
+    re.compile(r"\b(?:commercial|ad|advert|video|spot|promo|campaign|advertisement)\s+(?:for|about|promoting)\s+(?P<brand>(?:(?:Dr|Mr|Mrs|Ms|St|Prof)\.\s+|[^,.;:!?()])+?)(?:\s*[,(]|\s+(?:a|an|the|which|that|who)\b|[.;:!?]|$)", re.IGNORECASE),
+    re.compile(r"\b(?:introducing|introduce|meet|launch(?:ing)?|promote|promoting|announce|announcing)\s+(?P<brand>(?:(?:Dr|Mr|Mrs|Ms|St|Prof)\.\s+|[^,.;:!?()])+?)(?:\s*[,(]|\s+(?:a|an|the|which|that|who|to)\b|[.;:!?]|$)", re.IGNORECASE),
+    re.compile(r"\b(?:brand|company|product|app|called|named)\s*(?:name)?\s*[:=]?\s*[\"“']?(?P<brand>[A-Z][\w&'.-]*(?:\s+[A-Z0-9][\w&'.-]*){0,3})", re.UNICODE),
+    re.compile(r"[\"“](?P<brand>[^\"”]{2,40})[\"”]"),
+)
+
+_PRODUCT_RE = re.compile(
+    r"^\s*,?\s*(?:a|an|the)\s+(?P<product>[^,.;:!?]+?)(?:\s+(?:that|which|who|for|to|with)\b|[,.;:!?]|$)",
+    re.IGNORECASE,
+)
+_AUDIENCE_RE = re.compile(
+    r"\b(?:target(?:ed)?\s+audience|audience|target(?:ing)?|aimed\s+at|designed\s+for|made\s+for|built\s+for|speak(?:ing)?\s+to|for\s+busy)\s*(?:is|are|:|-)?\s*(?P<audience>(?:[^.;!?\n]|\.(?=\d))+)",
+    re.IGNORECASE,
+)
+_BENEFIT_LEAD_RE = re.compile(
+    r"\b(?:highlight(?:ing|s)?|emphasi[sz]e(?:s)?|showcase(?:s)?|focus(?:ing)?\s+on|feature(?:s)?|mention(?:s)?|"
+    r"key\s+(?:benefits?|features?|selling\s+points?|messages?)|benefits?|usps?|selling\s+points?|stress(?:es)?)\b"
+    r"\s*(?:is|are|include|:|-)?\s*(?P<benefits>(?:[^.!?\n]|\.(?=\d))+)",
+    re.IGNORECASE,
+)
+# "the best laptop for students": a product and who it is for.
+_OFFER_RE = re.compile(
+    r"\b(?:best|perfect|ideal|new|smart|only|first)\s+(?P<product>[A-Za-z][\w -]{1,40}?)\s+for\s+(?P<audience>[A-Za-z][\w -]{1,60})",
+    re.IGNORECASE,
+)
+_TONE_RE = re.compile(r"\b(?:tone|mood|feel|vibe|voice)\s*(?:is|should\s+be|:|-)\s*(?P<tone>[^.!?\n]+)", re.IGNORECASE)
+_CTA_RE = re.compile(
+    r"\b(?:call[\s-]+to[\s-]+action|cta|end\s+(?:with|on)|close\s+with|ask\s+(?:viewers|people|them)\s+to)\s*(?:is|should\s+be|:|-)?\s*[\"“']?(?P<cta>[^\"”.!?\n]+)",
+    re.IGNORECASE,
+)
+_CLAUSE_VERBS = frozenset(
+    "gives give helps help lets let saves save makes make cuts cut turns turn delivers deliver provides provide "
+    "brings bring offers offer means mean is are can will runs run keeps keep puts put takes take boosts boost "
+    "doubles double grows grow removes remove handles handle builds build automates automate "
+    "replaces replace unlocks unlock frees free scales scale connects connect protects protect".split()
+)
+
+
+def analyze_brief(request: JobRequest) -> BriefAnalysis:
+    """Pull brand, product, audience, benefits, tone, call to action, palette and language out of a brief."""
+    brief = " ".join(request.brief.split())
+    fallbacks: list[str] = []
+    language = detect_cjk_language(brief) or "en"
+
+    profile = _resolve_industry(request.industry, fallbacks)
+    style = _resolve_style(request.style, brief, profile, fallbacks)
+    colours = find_colours(brief)
+    palette = build_palette(colours, style)
+
+    if language == "en":
+        brand, product = _find_brand_and_product(brief)
+        audience = _find_audience(brief)
+        benefits = _find_benefits(brief, brand)
+        tone = _find_tone(brief)
+        call_to_action = _find_call_to_action(brief)
+    else:
+        brand, product, audience, benefits = _read_cjk_brief(brief, language)
+        defaults = _CJK_DEFAULTS[language]
+        tone, call_to_action = defaults["tone"], defaults["call_to_action"]
+        product = product or defaults["product"]
+        if not audience:
+            audience = defaults["audience"]
+            fallbacks.append(f"The brief names no audience, so the copy speaks to {audience!r}.")
+        if not brand:
+            brand = defaults["brand"]
+            fallbacks.append(f"The brief names no brand, so the copy calls it {brand!r}.")
+
+    if not brand:
+        brand = _fallback_brand(product, profile)
+        fallbacks.append(f"The brief names no brand, so the copy calls it {brand!r}.")
+    if not product:
+        product = profile.category
+    if not audience:
+        audience = profile.audience
+        fallbacks.append(f"The brief names no audience, so the copy speaks to {audience!r}.")
+    if not benefits:
+        benefits = profile.benefits
+        fallbacks.append(f"The brief names no benefits, so the copy uses {profile.name} defaults.")
+    if not tone:
+        tone = _STYLE_TONES.get(style, "confident")
+    if not call_to_action:
+        call_to_action = _pick(profile.calls_to_action, brief)
+    voice_style = _resolve_voice_style(request.voice_style, tone, style, fallbacks)
+
+    analysis = BriefAnalysis(
+        brand=brand,
+        product=product,
+        audience=audience,
+        benefits=benefits,
+        tone=tone,
+        call_to_action=call_to_action,
+        palette=palette,
+        industry=profile.name,
+        style=style,
+        voice_style=voice_style,
+        language=language,
+        fallbacks=tuple(fallbacks),
+    )
+    logger.info("brief analysed: brand=%r style=%s industry=%s language=%s colours=%s",
+                brand, style, profile.name, language, palette.named)
+    return analysis
+
+
+def _pick(options: tuple[str, ...], key: str) -> str:
+    """Choose one option by a stable hash of `key`, so the same brief always gets the same choice."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return options[int.from_bytes(digest[:4], "big") % len(options)]
+
+
+def _resolve_industry(industry: str, fallbacks: list[str]) -> IndustryProfile:
+    key = _industry_key(industry or "technology")
+    name = _INDUSTRY_ALIASES.get(key, key)
+    if name in _INDUSTRIES:
+        return _INDUSTRIES[name]
+    fallbacks.append(f"Industry {industry!r} is not one of {', '.join(n for n in _INDUSTRIES if n != 'general')}, so general wording was used.")
+    return _INDUSTRIES["general"]
+
+
+def _resolve_style(requested: str | None, brief: str, profile: IndustryProfile, fallbacks: list[str]) -> str:
+    if requested is not None and requested.strip():
+        style = requested.strip().lower()
+        if style in STYLES:
+            return style
+        inferred = _style_from_brief(brief) or profile.default_style
+        fallbacks.append(f"Style {requested!r} is not one of {', '.join(STYLES)}, so {inferred!r} was used.")
+        return inferred
+    return _style_from_brief(brief) or profile.default_style
+
+
+def _style_from_brief(brief: str) -> str | None:
+    lowered = brief.lower()
+    best: tuple[int, int, str] | None = None
+    for order, (style, keywords) in enumerate(_STYLE_KEYWORDS.items()):
+        hits = sum(len(re.findall(rf"\b{re.escape(word)}\b", lowered)) for word in keywords)
+        if hits and (best is None or hits > best[0]):
+            best = (hits, -order, style)
+    return best[2] if best else None
+
+
+def _resolve_voice_style(requested: str | None, tone: str, style: str, fallbacks: list[str]) -> str:
+    if requested is not None and requested.strip():
+        voice_style = requested.strip().lower()
+        if voice_style in VOICE_STYLES:
+            return voice_style
+        fallbacks.append(f"Voice style {requested!r} is not one of {', '.join(VOICE_STYLES)}, so {DEFAULT_VOICE_STYLE!r} was used.")
+        return DEFAULT_VOICE_STYLE
+    tone_words = re.findall(r"[a-z]+", tone.lower())
+    for voice_style, words in _VOICE_FROM_TONE.items():
+        if any(word in words for word in tone_words):
+            return voice_style
+    return {"cyberpunk": "energetic", "playful": "energetic", "luxury": "calm", "cinematic": "authoritative"}.get(style, DEFAULT_VOICE_STYLE)
+
+
+def _fallback_brand(product: str, profile: IndustryProfile) -> str:
+    return f"This {product or profile.category}".strip()
+
+
+def _clean_phrase(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip(" \t,;:-\"“”'")
+    return text
+
+
+def _find_brand_and_product(brief: str) -> tuple[str, str]:
+    brand = ""
+    product = ""
+    for pattern in _BRAND_PATTERNS:
+        match = pattern.search(brief)
+        if not match:
+            continue
+        candidate = _trim_brand(match.group("brand"))
+        if candidate:
+            brand = candidate
+            product = _find_product(brief[match.end("brand"):])
+            break
+    if not brand:
+        brand = _first_proper_noun(brief)
+        if brand:
+            product = _find_product(brief[brief.find(brand) + len(brand):])
+    if not product:
+        offer = _OFFER_RE.search(brief)
+        product = _clean_phrase(offer.group("product")) if offer else ""
+    return brand, product
+
+
+def _trim_brand(candidate: str) -> str:
+    words = _clean_phrase(candidate).split()
+    # Drop a leading article or instruction word, then keep the capitalised run.
+    while words and words[0].lower() in ("a", "an", "the", "our", "my", "new", "brand"):
+        words = words[1:]
+    kept: list[str] = []
+    for word in words:
+        if kept and not (word[:1].isupper() or word[:1].isdigit() or word in ("&", "of", "and")):
+            break
+        kept.append(word)
+    while kept and kept[-1] in ("&", "of", "and"):
+        kept.pop()
+    if not kept or not (kept[0][:1].isupper() or kept[0][:1].isdigit()):
+        return ""
+    return " ".join(kept)[:60]
+
+
+_SENTENCE_END_RE = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bMrs\.)(?<!\bProf\.)(?<=[.!?])\s+")
+_TITLES = frozenset({"Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "St."})
+
+
+def _first_proper_noun(brief: str) -> str:
+    for sentence in _SENTENCE_END_RE.split(brief):
+        words = sentence.split()
+        for index, word in enumerate(words):
+            clean = word if word in _TITLES else word.strip(",.;:!?\"'()")
+            if index == 0 or not clean[:1].isupper() or clean.lower() in _INSTRUCTION_WORDS:
+                continue
+            run = [clean]
+            for following in words[index + 1:]:
+                following_clean = following.strip(",.;:!?\"'()")
+                mixed = bool(re.fullmatch(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+", following_clean))
+                if not (following_clean[:1].isupper() or mixed):
+                    break
+                run.append(following_clean)
+                if following != following_clean:
+                    break
+            return " ".join(run)
+    return ""
+
+
+def _find_product(after_brand: str) -> str:
+    match = _PRODUCT_RE.match(after_brand)
+    if not match:
+        return ""
+    product = _clean_phrase(match.group("product"))
+    return product if 0 < len(product.split()) <= 8 else ""
+
+
+def _find_audience(brief: str) -> str:
+    match = _AUDIENCE_RE.search(brief)
+    if not match:
+        offer = _OFFER_RE.search(brief)
+        return _clean_phrase(offer.group("audience")) if offer else ""
+    audience = _clean_phrase(match.group("audience"))
+    audience = re.split(r"\s+(?:who|that|with a|with an)\s+", audience)[0] if len(audience.split()) > 12 else audience
+    return audience
+
+
+def _find_benefits(brief: str, brand: str) -> tuple[str, ...]:
+    benefits: list[str] = []
+    for match in _BENEFIT_LEAD_RE.finditer(brief):
+        text = _clean_phrase(match.group("benefits"))
+        text = re.sub(r"^(?:how|that|the fact that|its|their)\s+", "", text, flags=re.IGNORECASE)
+        for part in _split_benefit_list(text):
+            part = _clean_phrase(part)
+            if len(part.split()) >= 2 and part.lower() not in (b.lower() for b in benefits):
+                benefits.append(part)
+    return tuple(benefits[:6])
+
+
+def _split_benefit_list(text: str) -> list[str]:
+    """Split "fast setup, fair prices and 24/7 support" into its items; keep a full clause in one piece."""
+    if is_clause(text) and "," not in text and ";" not in text:
+        return [text]
+    parts = re.split(r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+and\s+(?=[a-z0-9$])", text)
+    if any(len(part.split()) < 2 for part in parts) and is_clause(text):
+        return [text]
+    return parts
+
+
+def is_clause(text: str) -> bool:
+    """Return True if `text` reads as a clause with its own verb ("AI gives startups scale") rather than a noun phrase."""
+    words = re.findall(r"[A-Za-z'-]+", text.lower())
+    return any(word in _CLAUSE_VERBS for word in words[1:])
+
+
+def _find_tone(brief: str) -> str:
+    match = _TONE_RE.search(brief)
+    source = match.group("tone") if match else brief
+    words = [word for word in _TONE_WORDS if re.search(rf"\b{word}\b", source, re.IGNORECASE)]
+    words.sort(key=lambda word: source.lower().find(word))
+    return ", ".join(words[:3])
+
+
+def _find_call_to_action(brief: str) -> str:
+    match = _CTA_RE.search(brief)
+    if match:
+        return _sentence_case(_clean_phrase(match.group("cta")))
+    verbs = "|".join(re.escape(verb) for verb in _CTA_VERBS)
+    quoted = re.search(rf"[\"“']((?:{verbs})\b[^\"”']{{2,60}})[\"”']", brief, re.IGNORECASE)
+    if quoted:
+        return _sentence_case(_clean_phrase(quoted.group(1)))
+    return ""
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+# CJK briefs: the brand is a quoted name or a Latin-script name; benefits are the clauses that follow a
+# "highlight" keyword, or else the brief's clauses after the first.
+_CJK_QUOTES_RE = re.compile(r"[「『“\"《【]([^」』”\"》】]{1,30})[」』”\"》】]")
+_LATIN_NAME_RE = re.compile(r"[A-Z][A-Za-z0-9&'.-]*(?:\s+[A-Z0-9][A-Za-z0-9&'.-]*){0,3}")
+_CJK_BENEFIT_KEYS = {
+    "zh": ("突出", "强调", "亮点", "卖点", "特点", "优势", "重点"),
+    "ja": ("強調", "特徴", "アピール", "魅力", "ポイント", "伝え"),
+    "ko": ("강조", "특징", "장점", "강점", "포인트"),
+}
+_CJK_AUDIENCE_KEYS = {
+    "zh": ("目标受众", "目标用户", "受众", "面向", "针对"),
+    "ja": ("ターゲット", "対象", "向け"),
+    "ko": ("타깃", "타겟", "대상"),
+}
+
+# "为X打造", "Xのための", "X을 위한": the audience a product is made for.
+_CJK_AUDIENCE_MARKERS = {
+    "zh": (re.compile(r"(?:专为|为|给)([^，,。]{2,16}?)(?:打造|设计|准备)"),),
+    "ja": (re.compile(r"([^、。「」\s]{2,16}?)(?:のための|向けの|向け)"),),
+    "ko": (re.compile(r"([가-힣\s]{2,16}?)(?:을|를)?\s*위한"),),
+}
+
+_CJK_DEFAULTS: dict[str, dict[str, str]] = {
+    "zh": {"tone": "自信、真诚", "call_to_action": "立即行动", "product": "产品", "audience": "追求更好生活的你", "brand": "我们的品牌"},
+    "ja": {"tone": "自信、誠実", "call_to_action": "今すぐチェック", "product": "商品", "audience": "毎日を大切にするあなた", "brand": "私たちのブランド"},
+    "ko": {"tone": "자신감, 진정성", "call_to_action": "지금 바로 만나보세요", "product": "제품", "audience": "더 나은 하루를 원하는 당신", "brand": "우리 브랜드"},
+}
+
+
+def _read_cjk_brief(brief: str, language: str) -> tuple[str, str, str, tuple[str, ...]]:
+    quoted = _CJK_QUOTES_RE.search(brief)
+    latin = _LATIN_NAME_RE.search(brief)
+    brand = quoted.group(1).strip() if quoted else (latin.group(0).strip() if latin else "")
+    clauses = [clause.strip() for clause in re.split(r"[。！？!?；;\n]|\.(?:\s|$)", brief) if clause.strip()]
+    audience = ""
+    for marker in _CJK_AUDIENCE_MARKERS[language]:
+        found = marker.search(brief)
+        if found:
+            audience = found.group(1).strip()
+            break
+    for clause in clauses if not audience else ():
+        for key in _CJK_AUDIENCE_KEYS[language]:
+            if key in clause:
+                audience = re.split(r"[:：是为は는은]", clause.split(key, 1)[1], maxsplit=1)[-1].strip(" ：:，,、")
+                break
+        if audience:
+            break
+    benefits: list[str] = []
+    for clause in clauses:
+        if any(key in clause for key in _CJK_BENEFIT_KEYS[language]):
+            body = re.split(r"[:：]", clause, maxsplit=1)[-1]
+            for key in _CJK_BENEFIT_KEYS[language]:
+                body = body.replace(key, "")
+            benefits.extend(part.strip() for part in re.split(r"[，,、和与及]", body) if len(part.strip()) >= 2)
+    if not benefits:
+        benefits = [re.split(r"[，,]", clause)[-1].strip() for clause in clauses[1:3] if clause]
+    return brand, "", audience[:40], tuple(dict.fromkeys(benefit for benefit in benefits if benefit))[:5]
