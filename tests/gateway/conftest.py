@@ -24,7 +24,6 @@ from gateway.app import create_app
 from gateway.backend import Backend
 from tests.support.servers import ServerHandle
 
-API = "/api/nexus/ragnarok"
 STARTUP_TIMEOUT_SECONDS = 20.0
 # Short enough that a test sees several heartbeats while a #slow job runs.
 TEST_HEARTBEAT_SECONDS = 0.3
