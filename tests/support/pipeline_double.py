@@ -10,6 +10,7 @@ in the brief change what it does:
     #hang   write a partial file and the worker's pid, then block in the render stage
     #slow   sleep 0.4 s per progress step instead of 0.05 s
     #warn   report a warning in the voice stage
+    #big    write a lossless 4-second video of about 2.3 MiB, for chunked reads
 """
 
 from __future__ import annotations
@@ -29,15 +30,17 @@ PID_FILE = "worker.pid"
 PARTIAL_FILE = "render.partial"
 
 
-def _write_media(workdir: Path) -> tuple[Path, Path]:
+def _write_media(workdir: Path, big: bool) -> tuple[Path, Path]:
     video = workdir / "output" / "commercial.mp4"
     thumbnail = workdir / "output" / "thumbnail.jpg"
     video.parent.mkdir(parents=True, exist_ok=True)
+    picture = "testsrc2=size=640x360:rate=30:duration=4" if big else "testsrc=size=160x90:rate=15:duration=1"
+    quality = ["-qp", "0"] if big else []
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc=size=160x90:rate=15:duration=1",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+         "-f", "lavfi", "-i", picture,
+         "-f", "lavfi", "-i", f"sine=frequency=440:duration={4 if big else 1}",
+         "-c:v", "libx264", "-preset", "ultrafast", *quality, "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
          str(video)],
         check=True,
     )
@@ -74,7 +77,7 @@ def run_job(request: JobRequest, workdir: Path, config: Any, reporter: JobReport
                     time.sleep(1)
         stage_seconds[stage] = time.monotonic() - began
 
-    video, thumbnail = _write_media(workdir)
+    video, thumbnail = _write_media(workdir, big="#big" in brief)
     srt = workdir / "output" / "captions.srt"
     vtt = workdir / "output" / "captions.vtt"
     srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
