@@ -89,6 +89,10 @@ class Script:
     lines: tuple[ScriptLine, ...]
     # Speaking rate the length was planned for, in words per minute.
     words_per_minute: float
+    # Language the lines are written in: "en", "zh", "ja", "ko".
+    language: str = "en"
+    # One sentence per compromise the writer made, such as English copy for an unsupported language.
+    fallbacks: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
