@@ -135,7 +135,8 @@ def _retry_after_seconds(error: grpc.aio.AioRpcError) -> int:
     retry_info = _unpack(status_details(error), error_details_pb2.RetryInfo)
     if retry_info is None or not retry_info.HasField("retry_delay"):
         return DEFAULT_RETRY_AFTER_SECONDS
-    return max(1, math.ceil(retry_info.retry_delay.ToTimedelta().total_seconds()))
+    delay = retry_info.retry_delay
+    return max(1, math.ceil(delay.seconds + delay.nanos / 1e9))
 
 
 def api_error_from_rpc(error: grpc.aio.AioRpcError, context: RpcErrorContext) -> ApiError:
