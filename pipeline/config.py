@@ -47,6 +47,10 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODELS = {"copy": "gpt-4o-mini", "speech": "tts-1", "image": "gpt-image-1"}
 
 
+# Things shaped like API keys ("sk-..."), removed from messages that echo a setting's value.
+KEY_PATTERN = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*.]{4,}")
+
+
 class ConfigError(ValueError):
     """A setting read from the environment is invalid; the message names the variable and the fix."""
 
@@ -151,7 +155,8 @@ class ProviderSettings(BaseModel):
             try:
                 base_url = normalize_base_url(raw_base_url)
             except ValueError as error:
-                raise ConfigError("OPENAI_BASE_URL", str(error)) from None
+                message = str(error).replace(key, "[redacted]") if key else str(error)
+                raise ConfigError("OPENAI_BASE_URL", KEY_PATTERN.sub("[redacted]", message)) from None
 
         uses_openai = urlsplit(base_url).hostname == OPENAI_HOST
         values: dict[str, Any] = {
@@ -277,8 +282,9 @@ def _config_error(error: ValidationError, settings: Mapping[str, str]) -> Config
     field = str(problem["loc"][0]) if problem["loc"] else ""
     setting = settings.get(field, field)
     # Never echo the input of the key setting back.
-    shown = "" if field == "api_key" else f" (got {problem.get('input')!r})"
-    return ConfigError(setting, f"invalid value{shown}: {problem['msg']}")
+    shown = "" if field == "api_key" else KEY_PATTERN.sub("[redacted]", f" (got {problem.get('input')!r})")
+    message = problem["msg"].removeprefix("Value error, ")
+    return ConfigError(setting, f"invalid value{shown}: {message}")
 
 
 class PipelineConfig(BaseModel):

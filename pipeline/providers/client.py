@@ -16,7 +16,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import TypeVar
 
 import openai
 
-from pipeline.config import ProviderSettings
+from pipeline.config import KEY_PATTERN, ProviderSettings
 from pipeline.errors import StageError
 
 logger = logging.getLogger(__name__)
@@ -34,8 +33,6 @@ T = TypeVar("T")
 # Sent as the bearer token to servers that need no key (most local servers ignore it).
 NO_KEY_PLACEHOLDER = "no-key"
 
-# Things in provider messages that look like keys ("sk-...", "sk-abc***xyz").
-_KEY_LIKE = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*.]{4,}")
 _MAX_MESSAGE_CHARS = 300
 
 
@@ -64,7 +61,7 @@ def redact(text: str, secret: str | None) -> str:
     """Remove `secret` and anything shaped like an API key from `text`, and shorten it."""
     if secret:
         text = text.replace(secret, "[redacted]")
-    text = _KEY_LIKE.sub("[redacted]", text)
+    text = KEY_PATTERN.sub("[redacted]", text)
     text = " ".join(text.split())
     if len(text) > _MAX_MESSAGE_CHARS:
         text = text[: _MAX_MESSAGE_CHARS - 3] + "..."

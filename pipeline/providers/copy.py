@@ -458,7 +458,8 @@ class CopyProvider:
         raise ProviderOutputError(
             stage,
             self._policy.provider,
-            f"the answers of model {self.model!r} failed validation {attempts} times; last errors: {feedback}",
+            f"the answers of model {self.model!r} failed validation {attempts} times; last errors: "
+            + "; ".join(line.removeprefix("- ") for line in feedback.splitlines()),
         )
 
 
