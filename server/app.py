@@ -63,7 +63,9 @@ class RagnarokServer:
         logger.info("gRPC server listening on %s", self.target)
 
     async def begin_shutdown(self) -> None:
-        """Turn health NOT_SERVING and end every watch stream cleanly."""
+        """Turn health NOT_SERVING and end every watch stream cleanly; safe to call twice."""
+        if self.servicer.shutting_down:
+            return
         logger.info("Shutting down: health NOT_SERVING, ending watch streams")
         await self.health.enter_graceful_shutdown()
         self.servicer.begin_shutdown()

@@ -118,6 +118,10 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
         self._shutdown = asyncio.Event()
         self.active_watchers = 0
 
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutdown.is_set()
+
     def begin_shutdown(self) -> None:
         """End every WatchJob stream cleanly; clients resume with after_sequence elsewhere or later."""
         self._shutdown.set()
