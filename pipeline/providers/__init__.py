@@ -257,19 +257,22 @@ class Providers:
             return None
         provider = self.settings.host
         if self._blocked is not None:
-            return self._fall_back(stage, use, self._blocked.reason)
+            self._fall_back(stage, use, self._blocked.reason)
+            return None
         try:
             return call(CopyProvider(self._require_client(), self.settings, self.policy, self.meter))
         except ProviderError as error:
             if isinstance(error, (ProviderAuthError, ProviderQuotaError)):
                 self._blocked = error
-            return self._fall_back(stage, use, error.reason)
+            self._fall_back(stage, use, error.reason)
         except openai.OpenAIError as error:
             secret = self.settings.api_key.get_secret_value() if self.settings.api_key else None
             logger.debug("%s: unexpected error from %s: %s", stage, provider, type(error).__name__)
-            return self._fall_back(stage, use, f"unexpected client error: {redact(str(error), secret)}")
+            self._fall_back(stage, use, f"unexpected client error: {redact(str(error), secret)}")
+        return None
 
     def _fall_back(self, stage: str, use: Use, reason: str) -> None:
+        """Record that `stage` falls back to its offline stage, or raise when fallback is "fail"."""
         provider = self.settings.host
         model = self.settings.model_for(use)
         if self.settings.fallback == "fail":
@@ -278,4 +281,3 @@ class Providers:
         logger.warning("%s", message)
         self._warnings.append(message)
         self._fallbacks.append(Fallback(stage=stage, provider=provider, model=model, reason=reason))
-        return None

@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipeline.config import ProviderSettings
@@ -411,15 +413,15 @@ class CopyProvider:
         self,
         stage: str,
         output_type: type[OutputT],
-        messages: list[dict[str, str]],
+        messages: list[ChatCompletionMessageParam],
         *,
         context: dict[str, Any],
         seed: int | None,
     ) -> OutputT:
         """Ask for `output_type` as JSON, feeding validation errors back until an answer passes."""
         deadline = self._policy.deadline()
-        conversation = list(messages)
-        response_format = {
+        conversation: list[ChatCompletionMessageParam] = list(messages)
+        response_format: ResponseFormatJSONSchema = {
             "type": "json_schema",
             "json_schema": {"name": output_type.__name__, "strict": True, "schema": strict_json_schema(output_type)},
         }
@@ -430,8 +432,8 @@ class CopyProvider:
                 stage,
                 lambda timeout: self._client.chat.completions.create(
                     model=self.model,
-                    messages=conversation,  # type: ignore[arg-type]
-                    response_format=response_format,  # type: ignore[arg-type]
+                    messages=conversation,
+                    response_format=response_format,
                     seed=seed if seed is not None else openai.omit,
                     timeout=timeout,
                 ),
@@ -514,9 +516,9 @@ def _strip_code_fence(content: str) -> str:
     return match.group(1) if match else content
 
 
-def _system(text: str) -> dict[str, str]:
+def _system(text: str) -> ChatCompletionMessageParam:
     return {"role": "system", "content": text}
 
 
-def _user(text: str) -> dict[str, str]:
+def _user(text: str) -> ChatCompletionMessageParam:
     return {"role": "user", "content": text}

@@ -89,12 +89,8 @@ class ImageProvider:
         return paths
 
     def _generate_one(self, stage: str, prompt: str, size: str, deadline: float) -> Image.Image:
-        extra: dict[str, str] = {}
-        if self.model.startswith("gpt-image"):
-            # These models always answer in base64 and reject response_format.
-            extra["quality"] = "medium"
-        else:
-            extra["response_format"] = "b64_json"
+        # gpt-image models always answer in base64 and reject response_format.
+        gpt_image = self.model.startswith("gpt-image")
         response = self._policy.call(
             stage,
             lambda timeout: self._client.images.generate(
@@ -102,13 +98,14 @@ class ImageProvider:
                 prompt=prompt,
                 size=size,
                 n=1,
+                quality="medium" if gpt_image else openai.omit,
+                response_format=openai.omit if gpt_image else "b64_json",
                 timeout=timeout,
-                **extra,  # type: ignore[arg-type]
             ),
             deadline=deadline,
         )
         self._meter.add_images(stage, self.model, size, 1)
-        data = response.data[0].b64_json if getattr(response, "data", None) else None
+        data = response.data[0].b64_json if response.data else None
         if not data:
             raise ProviderError(stage, self._policy.provider, "returned no base64 image (b64_json)")
         try:

@@ -172,9 +172,7 @@ class SpeechProvider:
         return _assemble(script, clips, rate, output_path, voice=f"openai:{self.model}:{voice}")
 
     def _synthesize_line(self, stage: str, text: str, voice: str, voice_style: str, deadline: float) -> PcmAudio:
-        extra = {}
-        if self.model.startswith("gpt-4o") and voice_style:
-            extra["instructions"] = f"Speak in a {voice_style} tone, as in a video commercial."
+        instructions = f"Speak in a {voice_style} tone, as in a video commercial." if voice_style else ""
         response = self._policy.call(
             stage,
             lambda timeout: self._client.audio.speech.create(
@@ -182,8 +180,9 @@ class SpeechProvider:
                 voice=voice,
                 input=text,
                 response_format="wav",
+                # Only the gpt-4o speech models take instructions; older ones reject them.
+                instructions=instructions if self.model.startswith("gpt-4o") and instructions else openai.omit,
                 timeout=timeout,
-                **extra,  # type: ignore[arg-type]
             ),
             deadline=deadline,
         )
