@@ -572,11 +572,11 @@ _CTA_RE = re.compile(
     r"\b(?:call[\s-]+to[\s-]+action|cta|end\s+(?:with|on)|close\s+with|ask\s+(?:viewers|people|them)\s+to)\s*(?:is|should\s+be|:|-)?\s*[\"“']?(?P<cta>[^\"”.!?\n]+)",
     re.IGNORECASE,
 )
-_CLAUSE_VERBS = frozenset(
+CLAUSE_VERBS = frozenset(
     "gives give helps help lets let saves save makes make cuts cut turns turn delivers deliver provides provide "
     "brings bring offers offer means mean is are can will runs run keeps keep puts put takes take boosts boost "
     "doubles double grows grow removes remove handles handle builds build automates automate "
-    "replaces replace unlocks unlock frees free scales scale connects connect protects protect".split()
+    "replaces replace unlocks unlock frees scales connects connect protects protect".split()
 )
 
 
@@ -810,7 +810,7 @@ def _split_benefit_list(text: str) -> list[str]:
 def is_clause(text: str) -> bool:
     """Return True if `text` reads as a clause with its own verb ("AI gives startups scale") rather than a noun phrase."""
     words = re.findall(r"[A-Za-z'-]+", text.lower())
-    return any(word in _CLAUSE_VERBS for word in words[1:])
+    return any(word in CLAUSE_VERBS for word in words[1:])
 
 
 def _find_tone(brief: str) -> str:

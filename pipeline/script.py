@@ -1,0 +1,673 @@
+"""Write the voiceover: hook, problem, solution, proof and call to action, sized to the time available.
+
+No language model: sentence patterns per section and tone are filled with the
+brand, audience, benefits and industry vocabulary from the brief, chosen with
+the seed, and the number of lines is fitted to the spoken time. Longer ads get
+more benefit and proof lines, never repeated ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pipeline.brief import CLAUSE_VERBS, IndustryProfile, industry_profile, is_clause
+from pipeline.models import BriefAnalysis, Script, ScriptLine, ScriptSection
+from pipeline.textnorm import to_spoken
+
+logger = logging.getLogger(__name__)
+
+# Silence the voice stage puts between two lines, in seconds.
+LINE_PAUSE_SECONDS = 0.3
+# Silence before the first line, in seconds.
+LEAD_IN_SECONDS = 0.2
+# Fraction of the speech time the script aims at, and the band it must land in.
+TARGET_FILL = 0.88
+MIN_FILL = 0.80
+MAX_FILL = 0.95
+
+
+def end_card_seconds(duration_seconds: float) -> float:
+    """Return the length of the silent brand end card: 2.5 s for a 15 s ad, rising linearly to 4 s at 120 s."""
+    clamped = min(max(duration_seconds, 15.0), 120.0)
+    return round(2.5 + (clamped - 15.0) * (1.5 / 105.0), 2)
+
+
+def speech_seconds_available(duration_seconds: float) -> float:
+    """Return the seconds from the start of the video to the start of the end card."""
+    return duration_seconds - end_card_seconds(duration_seconds)
+
+
+def spoken_units(spoken: str, language: str = "en") -> int:
+    """Count what the speaking rate is measured in: words for English and Korean, syllables for Chinese, kana for Japanese."""
+    if language == "zh":
+        return len(re.findall(r"[a-z]+[1-5]?", spoken.lower()))
+    if language == "ja":
+        return len(re.findall(r"[\u3041-\u3096\u30a1-\u30fa\u30fc]", spoken)) or len(spoken.split())
+    if language == "ko":
+        return len(re.findall(r"[\uac00-\ud7a3]", spoken)) or len(spoken.split())
+    return len(re.findall(r"[A-Za-z0-9]+(?:['-][A-Za-z0-9]+)*", spoken))
+
+
+def estimate_speech_seconds(lines: tuple[ScriptLine, ...] | list[ScriptLine], words_per_minute: float, language: str = "en") -> float:
+    """Estimate how long the voice stage takes to read `lines`, pauses included."""
+    units = sum(spoken_units(line.spoken, language) for line in lines)
+    pauses = LINE_PAUSE_SECONDS * max(len(lines) - 1, 0)
+    return LEAD_IN_SECONDS + units * 60.0 / words_per_minute + pauses
+
+
+# Copy ingredients
+
+
+@dataclass(frozen=True)
+class _Benefit:
+    """One benefit from the brief, as written and broken into parts that patterns can use."""
+
+    text: str
+    clause: bool
+    # What the benefit delivers, as a noun phrase ("enterprise-grade infrastructure").
+    payoff: str
+
+
+_TONE_FAMILIES = {
+    "bold": ("bold", "innovative", "edgy", "futuristic", "energetic", "urgent", "rebellious", "exciting", "empowering", "dramatic"),
+    "warm": ("warm", "friendly", "playful", "fun", "cheerful", "heartfelt", "casual", "quirky", "upbeat", "witty", "emotional"),
+    "refined": ("luxurious", "elegant", "premium", "calm", "minimal", "sophisticated", "assured", "clear", "reassuring"),
+}
+
+_WITHOUT = {
+    "technology": "the overhead", "finance": "the hidden fees", "fitness": "the guesswork", "health": "the waiting room",
+    "food": "the wait", "fashion": "the markup", "beauty": "the guesswork", "real_estate": "the runaround",
+    "education": "the lecture hall", "travel": "the hassle", "automotive": "the compromise", "retail": "the markup",
+    "gaming": "the lag", "general": "the hassle",
+}
+
+_TAGLINES = {
+    "bold": ("built for what's next", "the future, on your side", "made for the bold"),
+    "warm": ("made with you in mind", "here for every day", "the good stuff, made easy"),
+    "refined": ("made to last", "quietly exceptional", "crafted for the few who notice"),
+    "assured": ("built to deliver", "the partner you can count on", "results you can trust"),
+}
+
+# Sentence patterns per section. A pattern is used only when every field it names has a value.
+_HOOKS = {
+    "bold": (
+        "{Audience}, the next leap starts with {brand}.",
+        "The future doesn't wait, and neither does {brand}.",
+        "What if {audience} could have {payoff}? Meet {brand}.",
+        "Big ambitions need a bigger engine. Meet {brand}.",
+        "Forget what you think {product_plural} can do. This is {brand}.",
+    ),
+    "warm": (
+        "{Audience}, meet your new favourite: {brand}.",
+        "Here's a little good news for {audience}: {brand}.",
+        "Say hello to {brand}.",
+        "What if every day felt easier? Meet {brand}.",
+    ),
+    "refined": (
+        "Some things are simply made better. {brand} is one of them.",
+        "For {audience} who notice the difference, there is {brand}.",
+        "Introducing {brand}.",
+        "Quality speaks softly. {brand} speaks for itself.",
+    ),
+    "assured": (
+        "{Audience}, meet {brand}.",
+        "What if {audience} could have {payoff}? Meet {brand}.",
+        "There's a better way to work, and it's called {brand}.",
+        "Introducing {brand}, {a_product} built for {audience}.",
+    ),
+}
+
+_SHORT_HOOKS = ("Meet {brand}.", "This is {brand}.")
+
+_SECOND_HOOKS = (
+    "This is what {payoff} looks like.",
+    "You've never seen {a_product} quite like this.",
+    "And it's ready when you are.",
+    "Give it thirty seconds, and you'll see why.",
+)
+
+_PROBLEMS = (
+    "Right now, too many {audience} lose ground to {pain}.",
+    "You know the feeling: {pain}, and {pain2}.",
+    "{Pain}? It costs more than you think.",
+    "Let's be honest: {pain} holds you back.",
+    "Every day brings {pain} and {pain2}.",
+)
+
+_SHORT_PROBLEMS = ("{Pain}? Not anymore.", "Tired of {pain}?")
+
+_MORE_PROBLEMS = (
+    "Then there's {pain3}.",
+    "Meanwhile, {pain3} keeps piling up.",
+    "And the longer it goes on, the more it costs.",
+)
+
+_INTROS = (
+    "{brand} changes that.",
+    "That's where {brand} comes in.",
+    "Enter {brand}, {a_product} built for {audience_short}.",
+    "{brand} was built to fix exactly that.",
+)
+
+_CLAUSE_BENEFITS = (
+    "With {brand}, {benefit}.",
+    "Here's the shift: {benefit}.",
+    "The idea is simple: {benefit}.",
+    "And here's the best part: {benefit}.",
+)
+
+_PHRASE_BENEFITS = (
+    "{brand} gives you {benefit}.",
+    "You get {benefit}.",
+    "Think {benefit}.",
+    "{Benefit}, right from day one.",
+    "Count on {benefit}.",
+    "Plus {benefit}.",
+)
+
+_PAYOFFS = (
+    "{Payoff}, without {without}.",
+    "That means {payoff} for {audience}.",
+    "{Payoff}, on your terms.",
+    "So {payoff} stops being a wish and starts being a plan.",
+)
+
+# How it works, by the kind of thing sold: a service you set up, or a product or place you buy from.
+_HOW_IT_WORKS = {
+    "service": (
+        "Getting started takes minutes, not months.",
+        "Tell {brand} what matters, and it handles the rest.",
+        "You stay in control while {brand} does the heavy lifting.",
+        "No steep learning curve, no long contracts.",
+    ),
+    "product": (
+        "It takes one look to see the difference.",
+        "Everything about {brand} is made to be simple from the first moment.",
+        "No fine print, no runaround, just {payoff}.",
+    ),
+}
+_PRODUCT_INDUSTRIES = frozenset({"food", "fashion", "beauty", "retail", "gaming", "automotive", "real_estate", "travel"})
+
+_IMAGINE = (
+    "Imagine starting every week with {payoff} already in place.",
+    "Now picture what {audience_short} could do with {payoff}.",
+    "Think about what changes when {payoff} is simply there.",
+)
+
+_URGENCY = (
+    "The sooner you start, the sooner {payoff} is yours.",
+    "Your next chapter starts with one step.",
+)
+
+_PROOFS = (
+    "The result? {Proof}.",
+    "It shows up as {proof}.",
+    "Picture {proof}.",
+    "That's {proof}, week after week.",
+    "Ask around, and you'll hear about {proof}.",
+)
+
+_MORE_PROOFS = (
+    "Once you switch, you won't look back.",
+    "Built by people who faced the same problems you do.",
+    "Real results, not promises.",
+)
+
+_CTAS = (
+    "{cta} with {brand}.",
+    "{brand}. {cta}.",
+    "Ready? {cta} with {brand}.",
+    "Don't wait. {cta} with {brand}.",
+)
+
+_SIGN_OFFS = (
+    "{brand}: {tagline}.",
+    "{brand}, {tagline}.",
+)
+
+
+def write_script(analysis: BriefAnalysis, *, duration_seconds: float, words_per_minute: float, seed: int) -> Script:
+    """Write an ad voiceover for `analysis` whose spoken length fills 80 to 95 % of the time before the end card.
+
+    `words_per_minute` is the voice's measured rate (syllables or kana per minute for Chinese and Japanese).
+    """
+    if words_per_minute <= 0:
+        raise ValueError(f"words_per_minute must be positive, got {words_per_minute!r}")
+    if duration_seconds <= end_card_seconds(duration_seconds) + 2:
+        raise ValueError(f"duration_seconds {duration_seconds!r} leaves no time for speech; use 15 to 120 seconds")
+    if analysis.language in ("zh", "ja", "ko"):
+        lines, notes = _write_cjk_lines(analysis, duration_seconds=duration_seconds, words_per_minute=words_per_minute, seed=seed)
+        return Script(lines=lines, words_per_minute=words_per_minute, language=analysis.language, fallbacks=notes)
+
+    writer = _CopyWriter(analysis, random.Random(seed))
+    available = speech_seconds_available(duration_seconds)
+    lines, notes = _fit(writer, available, words_per_minute)
+    script = Script(lines=tuple(lines), words_per_minute=words_per_minute, language="en", fallbacks=tuple(notes))
+    logger.info("script written: %d lines, %.1f s of %.1f s speech time", len(lines),
+                estimate_speech_seconds(lines, words_per_minute), available)
+    return script
+
+
+class _CopyWriter:
+    """Fills sentence patterns for one brief; each pattern is used at most once."""
+
+    def __init__(self, analysis: BriefAnalysis, rng: random.Random) -> None:
+        self.analysis = analysis
+        self.rng = rng
+        self.profile: IndustryProfile = industry_profile(analysis.industry)
+        self.family = _tone_family(analysis.tone, analysis.style)
+        self.benefits = tuple(_read_benefit(text) for text in analysis.benefits)
+        pains = list(self.profile.pains)
+        proofs = list(self.profile.proof)
+        rng.shuffle(pains)
+        rng.shuffle(proofs)
+        payoff = self.benefits[0].payoff if self.benefits else self.profile.benefits[0]
+        self.fields: dict[str, str] = {
+            "brand": analysis.brand,
+            "audience": _lower_first(analysis.audience),
+            "audience_short": _lower_first(_short_audience(analysis.audience)),
+            "product_plural": _plural(_strip_article(analysis.product)),
+            "a_product": _with_article(_strip_article(analysis.product)),
+            "pain": pains[0],
+            "pain2": pains[1 % len(pains)],
+            "pain3": pains[2 % len(pains)],
+            "proof": proofs[0],
+            "payoff": payoff,
+            "without": _WITHOUT.get(self.profile.name, "the hassle"),
+            "cta": analysis.call_to_action.rstrip(".!"),
+            "tagline": rng.choice(_TAGLINES[self.family]),
+        }
+        self.proofs = proofs
+        # Sentences and patterns already in the script; neither is used twice.
+        self.used: set[str] = set()
+        self.used_patterns: set[str] = set()
+        self.missing_problem = False
+        self._pattern_of: dict[str, str] = {}
+
+    def render(self, pattern: str, **extra: str) -> str | None:
+        fields = {**self.fields, **extra}
+        names = re.findall(r"{(\w+)}", pattern)
+        values: dict[str, str] = {}
+        for name in names:
+            base = name[0].lower() + name[1:]
+            if name == "audience_cap_first":
+                values[name] = _upper_first(fields["audience"])
+                continue
+            value = fields.get(base, "")
+            if not value:
+                return None
+            values[name] = _upper_first(value) if name[0].isupper() else value
+        sentence = pattern.format(**values)
+        sentence = re.sub(r"\s+", " ", sentence).strip()
+        sentence = re.sub(r"([.!?])\.$", r"\1", sentence)
+        if sentence.lower() in self.used or pattern in self.used_patterns:
+            return None
+        self._pattern_of[sentence.lower()] = pattern
+        return sentence
+
+    def options(self, patterns: tuple[str, ...], **extra: str) -> list[str]:
+        order = list(patterns)
+        self.rng.shuffle(order)
+        rendered = (self.render(pattern, **extra) for pattern in order)
+        return [sentence for sentence in rendered if sentence]
+
+    def line(self, section: ScriptSection, sentence: str) -> ScriptLine:
+        """Record `sentence` as used and return it as a script line with its spoken form."""
+        self.used.add(sentence.lower())
+        pattern = self._pattern_of.get(sentence.lower())
+        if pattern:
+            self.used_patterns.add(pattern)
+        return ScriptLine(section=section, text=sentence, spoken=to_spoken(sentence))
+
+    def available(self, sentence: str) -> bool:
+        """Return True if neither the sentence nor the pattern it came from is in the script yet."""
+        pattern = self._pattern_of.get(sentence.lower())
+        return sentence.lower() not in self.used and (pattern is None or pattern not in self.used_patterns)
+
+    def release(self, sentence: str) -> None:
+        """Forget a sentence that was tried and taken out again."""
+        self.used.discard(sentence.lower())
+        pattern = self._pattern_of.get(sentence.lower())
+        if pattern:
+            self.used_patterns.discard(pattern)
+
+    def reset(self) -> None:
+        """Forget every used sentence, for another attempt at fitting."""
+        self.used.clear()
+        self.used_patterns.clear()
+
+
+def _fit(writer: _CopyWriter, available: float, wpm: float) -> tuple[list[ScriptLine], list[str]]:
+    """Choose lines so the estimated speech time lands between MIN_FILL and MAX_FILL of `available`.
+
+    The core (hook, problem, solution, proof, call to action) is built at the lowest compression level
+    that fits; then extra proof, payoff and depth lines are added until the target is reached.
+    """
+    notes: list[str] = []
+    low, target, high = available * MIN_FILL, available * TARGET_FILL, available * MAX_FILL
+    sections: dict[ScriptSection, list[ScriptLine]] = {}
+    for level in range(5):
+        writer.reset()
+        sections = _core(writer, level)
+        if estimate_speech_seconds(_assemble(sections), wpm) <= high:
+            break
+
+    writer.missing_problem = not sections["problem"]
+    for section, candidate in _extra_lines(writer):
+        if estimate_speech_seconds(_assemble(sections), wpm) >= target:
+            break
+        trial = writer.line(section, candidate)
+        sections[section].append(trial)
+        if estimate_speech_seconds(_assemble(sections), wpm) > high:
+            sections[section].pop()
+            writer.release(trial.text)
+
+    final = _assemble(sections)
+    if not sections["problem"]:
+        notes.append("The problem line was left out so the copy fits the time before the end card.")
+    seconds = estimate_speech_seconds(final, wpm)
+    if seconds < low:
+        notes.append(
+            f"The copy runs about {seconds:.0f} s of the {available:.0f} s available: "
+            "the brief gave too little to say more without repeating."
+        )
+    if seconds > high:
+        notes.append(f"The copy runs about {seconds:.0f} s, over the {high:.0f} s aimed at; the voice stage speeds it up.")
+    return final, notes
+
+
+def _assemble(sections: dict[ScriptSection, list[ScriptLine]]) -> list[ScriptLine]:
+    order: tuple[ScriptSection, ...] = ("hook", "problem", "solution", "proof", "cta")
+    return [line for section in order for line in sections[section]]
+
+
+def _core(writer: _CopyWriter, level: int) -> dict[ScriptSection, list[ScriptLine]]:
+    """Build the five sections at a compression level.
+
+    Level 1 picks the shortest patterns, 2 also drops the intro, 3 lists all benefits in one sentence,
+    and 4 drops the problem line.
+    """
+    short = level >= 1
+
+    def pick(options: list[str]) -> str:
+        if not options:
+            return ""
+        return min(options, key=lambda text: len(text.split())) if short else options[0]
+
+    hooks = _HOOKS[writer.family] + (_SHORT_HOOKS if short else ())
+    problems = _PROBLEMS + (_SHORT_PROBLEMS if short else ())
+    sections: dict[ScriptSection, list[ScriptLine]] = {
+        "hook": [writer.line("hook", pick(writer.options(hooks)))],
+        "problem": [] if level >= 4 else [writer.line("problem", pick(writer.options(problems)))],
+        "solution": [],
+        "proof": [],
+        "cta": [],
+    }
+    if level < 2 or not writer.benefits:
+        sections["solution"].append(writer.line("solution", pick(writer.options(_INTROS))))
+    sections["solution"].extend(_benefit_lines(writer, merge=level >= 3, short=short))
+    sections["proof"].append(writer.line("proof", pick(writer.options(_PROOFS, proof=writer.proofs[0]))))
+    sections["cta"].append(writer.line("cta", pick(writer.options(_CTAS))))
+    return sections
+
+
+def _benefit_lines(writer: _CopyWriter, *, merge: bool, short: bool) -> list[ScriptLine]:
+    benefits = writer.benefits
+    phrases = [benefit for benefit in benefits if not benefit.clause]
+    lines: list[ScriptLine] = []
+    if merge and len(phrases) >= 2:
+        # One list sentence keeps every benefit when time is short.
+        listed = _join_list([benefit.text for benefit in phrases])
+        lines.append(writer.line("solution", f"{writer.analysis.brand} gives you {listed}."))
+        for benefit in benefits:
+            if benefit.clause:
+                lines.append(writer.line("solution", _upper_first(benefit.text) + "."))
+        return lines
+    for benefit in benefits:
+        patterns = _CLAUSE_BENEFITS if benefit.clause else _PHRASE_BENEFITS
+        options = writer.options(patterns, benefit=_lower_first(benefit.text))
+        if short:
+            options.sort(key=lambda option: len(option.split()))
+        if options:
+            lines.append(writer.line("solution", options[0]))
+    return lines
+
+
+def _extra_lines(writer: _CopyWriter) -> Iterator[tuple[ScriptSection, str]]:
+    """Yield further lines in the order they add the most: proof and payoffs first, then depth, then a second hook."""
+    pools: list[tuple[ScriptSection, list[str]]] = []
+    if writer.missing_problem:
+        pools.append(("problem", writer.options(_SHORT_PROBLEMS)[:1]))
+    payoff_lines: list[str] = []
+    for benefit in writer.benefits:
+        payoff_lines.extend(writer.options(_PAYOFFS, payoff=benefit.payoff)[:1])
+    proof_lines: list[str] = []
+    for offset, proof in enumerate(writer.proofs[1:], start=1):
+        options = writer.options(_PROOFS, proof=proof)
+        proof_lines.extend(options[offset % len(options):][:1] if options else [])
+    pools.append(("proof", proof_lines))
+    pools.append(("solution", payoff_lines))
+    pools.append(("cta", writer.options(_SIGN_OFFS)[:1]))
+    kind = "product" if writer.profile.name in _PRODUCT_INDUSTRIES else "service"
+    imagine_lines: list[str] = []
+    for benefit in writer.benefits or (_read_benefit(writer.profile.benefits[0]),):
+        imagine_lines.extend(writer.options(_IMAGINE, payoff=benefit.payoff)[:1])
+    more_proofs = writer.options(_MORE_PROOFS)
+    extra_benefits: list[str] = []
+    for default in writer.profile.benefits:
+        extra_benefits.extend(writer.options(_PHRASE_BENEFITS, benefit=default)[:1])
+    if " and " in writer.analysis.audience or "," in writer.analysis.audience:
+        groups = [group.strip() for group in re.split(r",|\s+and\s+", writer.analysis.audience) if group.strip()]
+        if len(groups) >= 2:
+            extra_benefits.append(f"For {_lower_first(groups[0])} and {_lower_first(groups[1])} alike, {writer.analysis.brand} fits the way you work.")
+    pools.append(("solution", writer.options(_HOW_IT_WORKS[kind])))
+    pools.append(("problem", writer.options(_MORE_PROBLEMS)[:2]))
+    pools.append(("proof", more_proofs))
+    pools.append(("solution", imagine_lines))
+    pools.append(("hook", writer.options(_SECOND_HOOKS)[:1]))
+    pools.append(("cta", writer.options(_URGENCY)[:1]))
+    pools.append(("solution", extra_benefits))
+    pools.append(("solution", writer.options(_PAYOFFS, payoff=writer.profile.benefits[0])[:1]))
+    # Round-robin so a long ad grows every section instead of exhausting one.
+    index = 0
+    while any(pool for _, pool in pools):
+        section, pool = pools[index % len(pools)]
+        if pool:
+            candidate = pool.pop(0)
+            if writer.available(candidate):
+                yield section, candidate
+        index += 1
+
+
+# Small language helpers
+
+
+def _read_benefit(text: str) -> _Benefit:
+    clean = text.strip().rstrip(".!")
+    clause = is_clause(clean)
+    return _Benefit(text=clean, clause=clause, payoff=_payoff(clean) if clause else _lower_first(clean))
+
+
+_RECIPIENTS = frozenset(
+    "you your teams startups businesses founders customers people users companies brands families students "
+    "owners marketers buyers shoppers travellers travelers drivers players members patients clients everyone".split()
+)
+
+
+def _payoff(clause: str) -> str:
+    """Return what a clause delivers: "AI automation gives startups enterprise-grade infrastructure" -> "enterprise-grade infrastructure"."""
+    words = clause.split()
+    for index, word in enumerate(words[1:], start=1):
+        if word.lower() in CLAUSE_VERBS:
+            rest = words[index + 1:]
+            if len(rest) > 1 and rest[0].lower() in _RECIPIENTS:
+                rest = rest[1:]
+            if rest and rest[0].lower() in ("a", "an", "the"):
+                rest = rest[1:]
+            return _lower_first(" ".join(rest)) if rest else _lower_first(clause)
+    return _lower_first(clause)
+
+
+def _short_audience(audience: str) -> str:
+    """Return the first group of an audience list: "B2B SaaS founders and marketing directors" -> "B2B SaaS founders"."""
+    first = re.split(r",|\s+and\s+|\s+or\s+|\s+who\s+|\s+that\s+", audience.strip(), maxsplit=1)[0]
+    return first if len(first.split()) >= 1 else audience
+
+
+def _tone_family(tone: str, style: str) -> str:
+    words = re.findall(r"[a-z]+", tone.lower())
+    for family, family_words in _TONE_FAMILIES.items():
+        if any(word in family_words for word in words):
+            return family
+    return {"cyberpunk": "bold", "playful": "warm", "luxury": "refined", "minimal": "refined"}.get(style, "assured")
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym or a name ("AI", "B2B", "Joe's")."""
+    if not text:
+        return text
+    first = text.split()[0]
+    if len(first) > 1 and (any(char.isupper() for char in first[1:]) or any(char.isdigit() for char in first)):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _strip_article(text: str) -> str:
+    return re.sub(r"^(?:a|an|the)\s+", "", text.strip(), flags=re.IGNORECASE)
+
+
+def _with_article(noun_phrase: str) -> str:
+    """Prefix "a" or "an" by sound: "an AI platform", "a smart lamp", "a unique blend", "an hour"."""
+    if not noun_phrase:
+        return ""
+    first = noun_phrase.split()[0]
+    if re.match(r"[AEFHILMNORSX][A-Z0-9]", first):
+        vowel_sound = True
+    elif re.match(r"[A-Z][A-Z0-9]", first):
+        vowel_sound = False
+    else:
+        lowered = first.lower()
+        vowel_sound = lowered[:1] in "aeiou" and not lowered.startswith(("uni", "use", "usu", "one", "eu"))
+        vowel_sound = vowel_sound or lowered.startswith(("hour", "honest", "honor", "honour"))
+    return f"{'an' if vowel_sound else 'a'} {noun_phrase}"
+
+
+def _plural(noun_phrase: str) -> str:
+    if not noun_phrase:
+        return ""
+    if noun_phrase.endswith(("s", "x", "ch", "sh")):
+        return noun_phrase + "es" if not noun_phrase.endswith("s") else noun_phrase
+    if noun_phrase.endswith("y") and noun_phrase[-2:-1] not in "aeiou":
+        return noun_phrase[:-1] + "ies"
+    return noun_phrase + "s"
+
+
+def _join_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# Chinese, Japanese and Korean copy: fewer patterns than English, filled with the brand, audience and
+# benefits read from the brief. The voice reads these through espeak-ng (see pipeline.voice).
+
+_CJK_PATTERNS: dict[str, dict[ScriptSection, tuple[str, ...]]] = {
+    "zh": {
+        "hook": ("{audience}，{brand}来了。", "还在等什么？{brand}，为{audience}而生。"),
+        "problem": ("每天的忙碌，让美好的事情一再被推迟。", "时间总是不够用，选择总是太复杂。"),
+        "solution": ("{brand}带来{benefit}。", "有了{brand}，{benefit}变得轻而易举。", "{benefit}，从第一天开始。"),
+        "proof": ("越来越多的{audience}已经选择了{brand}。", "用过的人，都不想再回到从前。"),
+        "cta": ("{cta}，体验{brand}。", "{brand}，{cta}。"),
+    },
+    "ja": {
+        "hook": ("{audience}へ。{brand}、誕生。", "{brand}が、毎日を変えます。"),
+        "problem": ("忙しい毎日、大切なことが後回しになっていませんか。", "時間が足りない。選ぶのも面倒。"),
+        "solution": ("{brand}なら、{benefit}。", "{benefit}を、もっと手軽に。", "{benefit}も、{brand}におまかせ。"),
+        "proof": ("多くの{audience}が、すでに{brand}を選んでいます。", "一度使えば、もう手放せません。"),
+        "cta": ("{brand}。{cta}。", "{cta}、{brand}で。"),
+    },
+    "ko": {
+        "hook": ("{audience}{audience_eul} 위한 {brand}.", "{brand}{brand_ga} 하루를 바꿉니다."),
+        "problem": ("바쁜 하루, 소중한 일은 늘 뒤로 밀립니다.", "시간은 부족하고, 선택은 너무 복잡합니다."),
+        "solution": ("{brand}{brand_wa} 함께라면 {benefit}도 간편합니다.", "{benefit}, 이제 더 쉽게.", "{benefit}까지 {brand}에 맡기세요."),
+        "proof": ("이미 많은 분들이 {brand}{brand_eul} 선택했습니다.", "한 번 써 보면 다시는 돌아갈 수 없습니다."),
+        "cta": ("{brand}. {cta}.", "{cta}. {brand}."),
+    },
+}
+
+
+def _write_cjk_lines(analysis: BriefAnalysis, *, duration_seconds: float, words_per_minute: float, seed: int) -> tuple[tuple[ScriptLine, ...], tuple[str, ...]]:
+    """Write the script in the brief's language; the rate is in syllables (zh, ko) or kana (ja) per minute."""
+    language = analysis.language
+    patterns = _CJK_PATTERNS[language]
+    rng = random.Random(seed)
+    fields = {
+        "brand": analysis.brand,
+        "audience": analysis.audience,
+        "cta": analysis.call_to_action.rstrip("。.!！"),
+    }
+    if language == "ko":
+        fields.update(_korean_particles("brand", analysis.brand))
+        fields.update(_korean_particles("audience", analysis.audience))
+    notes: list[str] = []
+    available = speech_seconds_available(duration_seconds)
+    high, target = available * MAX_FILL, available * TARGET_FILL
+
+    def make(section: ScriptSection, pattern: str, **extra: str) -> ScriptLine:
+        text = pattern.format(**fields, **extra)
+        return ScriptLine(section=section, text=text, spoken=to_spoken(text, language))
+
+    order: dict[ScriptSection, list[str]] = {section: list(options) for section, options in patterns.items()}
+    for options in order.values():
+        rng.shuffle(options)
+    benefits = list(analysis.benefits)
+    lines: dict[ScriptSection, list[ScriptLine]] = {
+        "hook": [make("hook", order["hook"][0])],
+        "problem": [make("problem", order["problem"][0])],
+        "solution": [make("solution", order["solution"][index % len(order["solution"])], benefit=benefit) for index, benefit in enumerate(benefits)],
+        "proof": [make("proof", order["proof"][0])],
+        "cta": [make("cta", order["cta"][0])],
+    }
+
+    def seconds() -> float:
+        return estimate_speech_seconds(_assemble(lines), words_per_minute, language)
+
+    while seconds() > high and len(lines["solution"]) > 1:
+        lines["solution"].pop()
+        if not notes:
+            notes.append("Benefits were left out so the copy fits the time before the end card.")
+    if seconds() > high and lines["problem"]:
+        lines["problem"] = []
+        notes.append("The problem line was left out so the copy fits the time before the end card.")
+    for section in ("problem", "proof", "hook", "cta"):
+        for pattern in order[section][1:]:
+            if seconds() >= target:
+                break
+            lines[section].append(make(section, pattern))
+            if seconds() > high:
+                lines[section].pop()
+    if seconds() < available * MIN_FILL:
+        notes.append(
+            f"The {language} copy runs about {seconds():.0f} s of the {available:.0f} s available: "
+            "there are fewer sentence patterns for this language than for English."
+        )
+    return tuple(_assemble(lines)), tuple(notes)
+
+
+def _korean_particles(name: str, word: str) -> dict[str, str]:
+    """Return the particles that follow `word`: 이/가, 과/와, 을/를, chosen by whether its last syllable ends in a consonant."""
+    last = word.strip()[-1:] if word.strip() else ""
+    closed = bool(last) and "\uac00" <= last <= "\ud7a3" and (ord(last) - 0xAC00) % 28 != 0
+    return {
+        f"{name}_ga": "이" if closed else "가",
+        f"{name}_wa": "과" if closed else "와",
+        f"{name}_eul": "을" if closed else "를",
+    }
