@@ -189,16 +189,21 @@ def _music_gain(speech: np.ndarray, music: np.ndarray, activity: np.ndarray, sam
 def _normalise(mixture: np.ndarray, sample_rate: int, out_path: Path, measure_path: Path, target: float) -> MixResult:
     if float(np.max(np.abs(mixture))) < 1e-6:
         raise StageError(_STAGE, "the mixed soundtrack is silent; check that the voiceover and music files contain audio")
-    # The limiter takes loudness off the peaks, so gain and limiting are iterated against a numpy
-    # BS.1770 estimate; ffmpeg's ebur128 then measures the written file as the reference.
-    gain_db = target - integrated_loudness(mixture, sample_rate)
-    out = mixture
-    for _ in range(8):
-        out = limit_true_peak(mixture * 10 ** (gain_db / 20), LIMITER_CEILING_DBTP, sample_rate)
-        error = target - integrated_loudness(out, sample_rate)
+    # Both the true-peak envelope and the K-weighting are linear, so they are computed once and
+    # the gain search only rescales them; the limiter's slowly varying gain is applied to the
+    # K-weighted signal as an estimate. ffmpeg's ebur128 then measures the written file.
+    peaks = true_peak_envelope(mixture)
+    weighted = k_weighted(mixture, sample_rate)
+    gain_db = target - integrated_loudness(mixture, sample_rate, weighted=weighted)
+    gain = np.ones(mixture.shape[0])
+    for _ in range(12):
+        level = 10 ** (gain_db / 20)
+        gain = level * limiter_gain(peaks * level, LIMITER_CEILING_DBTP, sample_rate)
+        error = target - integrated_loudness(mixture, sample_rate, weighted=weighted * gain[:, None])
         if abs(error) < 0.05:
             break
         gain_db += error
+    out = mixture * gain[:, None]
     write_wav(out_path, out, sample_rate)
     measured = measure_loudness(out_path, stage=_STAGE)
 
@@ -217,11 +222,10 @@ _SHELF = ((1.53512485958697, -2.69169618940638, 1.19839281085285), (1.0, -1.6906
 _HIGHPASS = ((1.0, -2.0, 1.0), (1.0, -1.99004745483398, 0.99007225036621))
 
 
-def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
-    """Estimate integrated loudness in LUFS per ITU-R BS.1770-4 (gated 400 ms blocks).
+def k_weighted(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Apply the BS.1770 K-weighting as its magnitude response in the frequency domain.
 
-    The K-weighting is applied as its magnitude response in the frequency domain, which gives
-    the same block powers as the recursive filter except for edge effects.
+    This gives the same block powers as the recursive filter except for edge effects.
     """
     if sample_rate != 48000:
         raise ValueError(f"the loudness estimate needs 48000 Hz audio, got {sample_rate!r}")
@@ -231,16 +235,24 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
     response = np.ones_like(omega)
     for numerator, denominator in (_SHELF, _HIGHPASS):
         response *= np.polyval(numerator[::-1], omega) / np.polyval(denominator[::-1], omega)
+    weighted = np.empty(samples.shape, dtype=np.float64)
+    for channel in range(samples.shape[1]):
+        weighted[:, channel] = np.fft.irfft(np.fft.rfft(samples[:, channel], size) * response, size)[:frames]
+    return weighted
+
+
+def integrated_loudness(samples: np.ndarray, sample_rate: int, *, weighted: np.ndarray | None = None) -> float:
+    """Estimate integrated loudness in LUFS per ITU-R BS.1770-4 (gated 400 ms blocks, 75 % overlap)."""
+    if weighted is None:
+        weighted = k_weighted(samples, sample_rate)
+    frames = weighted.shape[0]
     block = int(0.4 * sample_rate)
     hop = int(0.1 * sample_rate)
     if frames < block:
         return float("-inf")
     starts = np.arange(0, frames - block + 1, hop)
-    powers = np.zeros(starts.size)
-    for channel in range(samples.shape[1]):
-        weighted = np.fft.irfft(np.fft.rfft(samples[:, channel], size) * response, size)[:frames]
-        cumulative = np.concatenate([[0.0], np.cumsum(weighted**2)])
-        powers += (cumulative[starts + block] - cumulative[starts]) / block
+    cumulative = np.concatenate([np.zeros((1, weighted.shape[1])), np.cumsum(weighted**2, axis=0)])
+    powers = ((cumulative[starts + block] - cumulative[starts]) / block).sum(axis=1)
     with np.errstate(divide="ignore"):
         loudness = -0.691 + 10 * np.log10(powers)
     gated = powers[loudness > -70.0]
@@ -275,23 +287,27 @@ def true_peak_envelope(samples: np.ndarray) -> np.ndarray:
 
 
 def limit_true_peak(samples: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np.ndarray:
-    """Apply a look-ahead limiter so the 4x-oversampled peak stays at or below `ceiling_dbtp`.
+    """Apply a look-ahead limiter so the 4x-oversampled peak stays at or below `ceiling_dbtp`."""
+    return samples * limiter_gain(true_peak_envelope(samples), ceiling_dbtp, sample_rate)[:, None]
 
-    The required gain is held as a running minimum over 20 ms and smoothed over 5 ms; because the
-    smoothing window is shorter than the hold, the smoothed gain never exceeds the required gain.
+
+def limiter_gain(peaks: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np.ndarray:
+    """Return the per-sample gain that keeps `peaks` at or below `ceiling_dbtp`.
+
+    The required gain is held as a running minimum over +/-20 ms and smoothed over +/-5 ms; because
+    the smoothing window is shorter than the hold, the smoothed gain never exceeds the required gain.
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
-    peaks = true_peak_envelope(samples)
     required = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if required.min() >= 1.0:
-        return samples
+        return required
     hold = int(0.02 * sample_rate)
     smooth = int(0.005 * sample_rate)
     held = _running_min(required, hold)
-    kernel = np.ones(2 * smooth + 1) / (2 * smooth + 1)
-    gain = np.convolve(np.pad(held, smooth, mode="edge"), kernel, mode="valid")
-    gain = np.minimum(gain, required)
-    return samples * gain[:, None]
+    cumulative = np.concatenate([[0.0], np.cumsum(np.pad(held, smooth, mode="edge"))])
+    window = 2 * smooth + 1
+    averaged = (cumulative[window:] - cumulative[:-window]) / window
+    return np.minimum(averaged, required)
 
 
 def _running_min(values: np.ndarray, radius: int) -> np.ndarray:
