@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from gateway import downloads, events, routes
 from gateway.backend import Backend, GatewaySettings
 from gateway.errors import install_error_handlers
-from gateway.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
+from gateway.middleware import AnyOriginCorsMiddleware, BodySizeLimitMiddleware, UnhandledErrorMiddleware
 from gateway.responses import JsonResponse
 from gateway.tracing import TRACE_HEADER, TraceMiddleware
 
@@ -96,7 +95,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(
-        CORSMiddleware,
+        AnyOriginCorsMiddleware,
         allow_origins=["*"],
         allow_credentials=True,
         allow_methods=["*"],

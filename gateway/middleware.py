@@ -1,11 +1,12 @@
-"""ASGI middleware for the gateway: a request body limit and a JSON 500 for unhandled errors."""
+"""ASGI middleware for the gateway: a request body limit, a JSON 500 for unhandled errors, and CORS."""
 
 from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.responses import JsonResponse
@@ -91,3 +92,28 @@ class UnhandledErrorMiddleware:
                 status_code=500,
             )
             await response(scope, receive, send)
+
+
+class AnyOriginCorsMiddleware(CORSMiddleware):
+    """CORS for any origin with credentials, answering "*" the way the original service did.
+
+    Starlette 1.x mirrors the request's Origin on every response once credentials
+    are allowed. The original answered simple requests with
+    "Access-Control-Allow-Origin: *" and "Access-Control-Allow-Credentials: true",
+    and mirrored the origin only for requests carrying cookies, where browsers
+    reject "*". This keeps that behaviour; preflights still mirror the origin.
+    """
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        if (
+            message["type"] != "http.response.start"
+            or request_headers.get("origin") is None
+            or "cookie" in request_headers
+        ):
+            await super().send(message, send, request_headers)
+            return
+        message.setdefault("headers", [])
+        headers = MutableHeaders(scope=message)
+        headers.update(self.simple_headers)
+        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        await send(message)
