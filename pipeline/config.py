@@ -19,7 +19,7 @@ no OPENAI_BASE_URL every stage runs offline. The environment variables are:
 | RAGNAROK_PROVIDER_MAX_RETRIES | retries of a request after a transient failure | 2 |
 | RAGNAROK_PROVIDER_MAX_RETRY_WAIT_SECONDS | longest wait before a retry, Retry-After included | 20 |
 | RAGNAROK_PROVIDER_BACKOFF_SECONDS | first backoff step, doubled on each retry | 0.5 |
-| RAGNAROK_PROVIDER_VALIDATION_RETRIES | extra requests after a model answer fails validation | 2 |
+| RAGNAROK_PROVIDER_VALIDATION_RETRIES | extra requests after a model response fails validation | 2 |
 | RAGNAROK_PROVIDER_FALLBACK | `offline` to use the offline stage after a failure, `fail` to fail the job | offline |
 | RAGNAROK_PROVIDER_PRICES | JSON price table merged over the built-in one, by model name | none |
 
@@ -95,7 +95,7 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 
 
 class ProviderSettings(BaseModel):
-    """Where the OpenAI-compatible provider is, which model serves each use, and how calls behave.
+    """Settings of the OpenAI-compatible provider: its URL and key, the model of each use, and call limits.
 
     An empty model name keeps that use offline. `enabled` is False when no use has a model.
     """
@@ -282,9 +282,9 @@ def _config_error(error: ValidationError, settings: Mapping[str, str]) -> Config
     field = str(problem["loc"][0]) if problem["loc"] else ""
     setting = settings.get(field, field)
     # Never echo the input of the key setting back.
-    shown = "" if field == "api_key" else KEY_PATTERN.sub("[redacted]", f" (got {problem.get('input')!r})")
+    shown_input = "" if field == "api_key" else KEY_PATTERN.sub("[redacted]", f" (got {problem.get('input')!r})")
     message = problem["msg"].removeprefix("Value error, ")
-    return ConfigError(setting, f"invalid value{shown}: {message}")
+    return ConfigError(setting, f"invalid value{shown_input}: {message}")
 
 
 class PipelineConfig(BaseModel):

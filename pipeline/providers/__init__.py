@@ -1,8 +1,8 @@
 """Optional OpenAI-compatible providers for copy, voice and images, with offline fallback.
 
-`Providers` is the one object the orchestrator needs. Build one per job; each method
-returns the provider's result, or None when the offline stage should run instead,
-either because no model is configured for that use or because the provider failed.
+`Providers` is the one object the orchestrator needs. Build one per job. Each method
+returns the provider's result, or None when the offline stage should run instead
+because no model is configured for that use or because the provider failed.
 A failure is logged, recorded in `warnings` and `fallbacks`, and never carries the key.
 With `RAGNAROK_PROVIDER_FALLBACK=fail` a failure raises ProviderUnavailable (a
 StageError) instead, so the job fails with a message naming the stage and the provider.
@@ -90,7 +90,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Use = Literal["copy", "speech", "image"]
 
-# What runs in place of each use's provider, for warnings.
+# Name of the offline stage that replaces each use's provider, for warnings.
 _OFFLINE_NAME = {"copy": "offline writer", "speech": "local voice", "image": "procedural visuals"}
 
 

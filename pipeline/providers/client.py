@@ -2,9 +2,9 @@
 
 The SDK's own retries are off (max_retries=0) so that one policy applies everywhere:
 - each request has its own timeout, and every stage has a deadline for all its requests;
-- 429 rate limits, 5xx answers, connection errors and resets and timeouts are retried with
-  exponential backoff and full jitter, waiting what Retry-After asks when the server sends
-  it, never longer than `max_retry_wait_seconds`;
+- 429 rate limits, 5xx responses, connection errors and resets and timeouts are retried
+  with exponential backoff and full jitter, waiting the Retry-After time when the server
+  sends one, never longer than `max_retry_wait_seconds`;
 - any other 4xx is not retried. A rejected key (401) and an exhausted quota (429 with code
   "insufficient_quota") raise ProviderAuthError and ProviderQuotaError at once.
 
@@ -54,7 +54,7 @@ class ProviderQuotaError(ProviderError):
 
 
 class ProviderOutputError(ProviderError):
-    """The model's answer stayed invalid after the allowed validation retries."""
+    """The model's response stayed invalid after the allowed validation retries."""
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -143,8 +143,8 @@ class RetryPolicy:
 
         status = error.status_code
         if status == 401:
-            who = "OpenAI" if self.settings.is_openai else "the server"
-            return ProviderAuthError(stage, self.provider, f"{who} rejected the API key (401): check OPENAI_API_KEY")
+            rejecter = "OpenAI" if self.settings.is_openai else "the server"
+            return ProviderAuthError(stage, self.provider, f"{rejecter} rejected the API key (401): check OPENAI_API_KEY")
         if status == 403:
             return ProviderAuthError(
                 stage, self.provider,
@@ -183,16 +183,16 @@ class RetryPolicy:
     def _wait_before_retry(self, error: openai.APIError, attempt: int) -> float:
         cap = self.settings.max_retry_wait_seconds
         if isinstance(error, openai.APIStatusError):
-            asked = retry_after_seconds(error.response.headers)
-            if asked is not None:
-                return min(asked, cap)
+            requested = retry_after_seconds(error.response.headers)
+            if requested is not None:
+                return min(requested, cap)
         # Full jitter: a uniform wait between 0 and the exponential step.
         step = min(cap, self.settings.backoff_seconds * 2 ** (attempt - 1))
         return self.uniform(0.0, step)
 
 
 def retry_after_seconds(headers: object) -> float | None:
-    """Return the wait a response asks for in Retry-After or retry-after-ms, or None."""
+    """Return the wait in seconds that Retry-After or retry-after-ms requests, or None."""
     get = getattr(headers, "get", None)
     if get is None:
         return None

@@ -2,9 +2,9 @@
 
 Each request uses chat.completions with a strict json_schema response format, which
 OpenAI and the common local servers (vLLM, llama.cpp server, Ollama, LiteLLM) support.
-The answer is validated twice: against the pydantic model that produced the schema, and
-for content the schema cannot say (script length for the duration, section order, colour
-contrast). An invalid answer is sent back with the validation errors for another try,
+The response is validated twice: against the pydantic model that produced the schema, and
+for content the schema cannot express (script length for the duration, section order, colour
+contrast). An invalid response is sent back with the validation errors for another try,
 `max_validation_retries` times; after that ProviderOutputError is raised and the
 caller falls back to the offline stage.
 """
@@ -39,8 +39,8 @@ SECTION_ORDER = ("hook", "problem", "solution", "proof", "cta")
 SCRIPT_FILL = 0.85
 # Accepted word count, as a fraction of the target count.
 WORD_COUNT_TOLERANCE = (0.7, 1.2)
-# A CJK character counts as this many words when measuring a script's length; speech in
-# Chinese and Japanese runs at roughly twice as many characters per minute as English words.
+# A CJK character counts as this many words when measuring a script's length, because speech
+# in Chinese and Japanese runs at roughly twice as many characters per minute as English words.
 CJK_CHARACTER_WORDS = 0.5
 MIN_TEXT_CONTRAST = 3.0
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -188,7 +188,7 @@ class PlanOutput(_Output):
 
 @dataclass(frozen=True)
 class PlannedShot:
-    """What the screen shows while one script line is spoken."""
+    """The on-screen text, visual direction and transition for one script line."""
 
     line_index: int
     narration: str
@@ -418,7 +418,7 @@ class CopyProvider:
         context: dict[str, Any],
         seed: int | None,
     ) -> OutputT:
-        """Ask for `output_type` as JSON, feeding validation errors back until an answer passes."""
+        """Request `output_type` as JSON, feeding validation errors back until a response passes."""
         deadline = self._policy.deadline()
         conversation: list[ChatCompletionMessageParam] = list(messages)
         response_format: ResponseFormatJSONSchema = {
@@ -446,7 +446,7 @@ class CopyProvider:
             except ValidationError as error:
                 feedback = format_validation_errors(error)
             logger.warning(
-                "%s: answer %d of %d from %s (%s) failed validation: %s",
+                "%s: response %d of %d from %s (%s) failed validation: %s",
                 stage, attempt, attempts, self._policy.provider, self.model, feedback,
             )
             conversation = [

@@ -2,7 +2,7 @@
 
 Chat calls are priced by the prompt and completion tokens in the response's `usage`,
 speech by the characters sent, images by count and size. A model missing from the
-price table costs 0, as a local server does; a chat answer without `usage` costs 0 too.
+price table costs 0, as a local server does, and so does a chat response without `usage`.
 """
 
 from __future__ import annotations

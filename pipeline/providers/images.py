@@ -1,4 +1,4 @@
-"""One background image per scene from an image model (images.generate, base64 answers).
+"""One background image per scene from an image model (images.generate, base64 responses).
 
 Images are all-or-nothing: when any scene's image fails, the caller falls back to
 procedural visuals for every scene, so a commercial never mixes the two looks.
@@ -89,7 +89,7 @@ class ImageProvider:
         return paths
 
     def _generate_one(self, stage: str, prompt: str, size: str, deadline: float) -> Image.Image:
-        # gpt-image models always answer in base64 and reject response_format.
+        # gpt-image models always return base64 and reject response_format.
         gpt_image = self.model.startswith("gpt-image")
         response = self._policy.call(
             stage,

@@ -2,7 +2,7 @@
 
 It serves POST /v1/chat/completions, /v1/audio/speech and /v1/images/generations on
 127.0.0.1 with a free port. Each test scripts the replies of a path in order with
-`FakeOpenAI.script(path, reply, ...)`; once a script runs out the server answers like
+`FakeOpenAI.script(path, reply, ...)`; once a script runs out the server responds like
 an obedient model: JSON that fits the requested schema and length, a WAV tone, a PNG.
 Every request is recorded with its headers and JSON body.
 """
@@ -42,7 +42,7 @@ COMPLETION_TOKENS = 500
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: status, body and headers, sent after `delay` seconds.
+    """One scripted response: status, body and headers, sent after `delay` seconds.
 
     With `close_after` set, the server sends the headers and that many body bytes, then
     closes the connection, as a proxy or server that dies mid-response does.
@@ -82,7 +82,7 @@ def error_reply(status: int, message: str, *, code: str | None = None, kind: str
 
 
 def chat_reply(content: str, *, prompt_tokens: int = PROMPT_TOKENS, completion_tokens: int = COMPLETION_TOKENS) -> Reply:
-    """Return a chat completion whose one choice says `content`."""
+    """Return a chat completion whose one choice contains `content`."""
     return Reply(
         json_body={
             "id": "chatcmpl-fake",
@@ -151,7 +151,7 @@ def valid_plan(shots: int) -> dict[str, Any]:
 
 
 def obedient_chat(request: RecordedRequest) -> Reply:
-    """Answer a chat request with valid JSON for the schema it names, sized as it asks."""
+    """Respond to a chat request with valid JSON for the schema it names, sized as its prompt requests."""
     name = request.body.get("response_format", {}).get("json_schema", {}).get("name", "")
     prompt = request.body["messages"][1]["content"]
     if name == "BriefOutput":

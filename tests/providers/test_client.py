@@ -8,11 +8,14 @@ import logging
 import time
 from collections.abc import Callable
 
+import httpx2
+import openai
 import pytest
 
+from pipeline.config import ProviderSettings
 from pipeline.models import JobRequest
 from pipeline.providers import ProviderUnavailable, Providers
-from pipeline.providers.client import redact, retry_after_seconds
+from pipeline.providers.client import ProviderAuthError, RetryPolicy, redact, retry_after_seconds
 from tests.providers.conftest import SECRET_KEY, RecordedSleep, baseline_analysis
 from tests.providers.fake_openai import CHAT, FakeOpenAI, Reply, chat_reply, error_reply, valid_brief
 
@@ -263,3 +266,23 @@ def test_retry_after_http_date() -> None:
 
     assert wait is not None
     assert 25 <= wait <= 31
+
+
+def test_openai_key_rejection_message(make_settings: Callable[..., ProviderSettings]) -> None:
+    policy = RetryPolicy(make_settings(base_url="https://api.openai.com/v1"))
+    request = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")
+    calls: list[float] = []
+
+    def reject(timeout: float) -> None:
+        calls.append(timeout)
+        raise openai.AuthenticationError(
+            "Incorrect API key provided", response=httpx2.Response(401, request=request), body=None
+        )
+
+    with pytest.raises(ProviderAuthError) as caught:
+        policy.call("script", reject, deadline=policy.deadline())
+
+    assert len(calls) == 1
+    assert str(caught.value) == (
+        "script failed: provider api.openai.com: OpenAI rejected the API key (401): check OPENAI_API_KEY"
+    )
