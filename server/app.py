@@ -83,7 +83,7 @@ def create_server(settings: Settings, *, run_workers: bool = True) -> RagnarokSe
     """Create the store, the servicers and the bound (not yet started) gRPC server.
 
     Call inside a running event loop. With run_workers=False no jobs are run here,
-    which suits a server that only answers RPCs while other processes render.
+    which suits a server that only serves RPCs while other processes render.
     """
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     store = SqliteJobStore(settings.database_path)

@@ -127,8 +127,11 @@ def _print_outcome(job: pb.Job, args: argparse.Namespace) -> int:
     job_dir = (data_dir / "jobs" / job.job_id).resolve()
     if job_dir.is_dir():
         print(f"Job directory: {job_dir}")
+        video_size = job.result.artifact_sizes.get("ARTIFACT_VIDEO")
         for video in sorted(job_dir.rglob("*.mp4")):
-            print(f"MP4: {video}")
+            # The job directory also holds intermediate files; the finished video has the recorded size.
+            if video.stat().st_size == video_size:
+                print(f"MP4: {video}")
     if args.gateway_url:
         url = _gateway_video_url(args.gateway_url, job.job_id, args.api_key)
         if url:

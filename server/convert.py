@@ -113,10 +113,10 @@ def event_to_proto(event: EventRecord) -> pb.JobEvent:
 
 
 def job_after_event(job: JobRecord, event: EventRecord) -> JobRecord:
-    """The job as it was right after `event`, rebuilt from the current job and the event.
+    """Rebuild the job as it was right after `event` from the current job and the event.
 
-    Status, progress, stage and sequence come from the event; the result and the error
-    appear only once the event is the terminal one that set them.
+    Status, progress, stage and sequence come from the event. The result and the error
+    appear only with the terminal event that set them.
     """
     terminal_reached = event.sequence >= job.last_sequence and job.status.is_terminal
     return replace(

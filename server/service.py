@@ -150,6 +150,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
             seed=fields.seed,
             request_id=fields.request_id,
             request_hash=fields.request_hash(),
+            # NOTE: the owner is recorded, but jobs are not yet filtered by owner: any valid key sees every job.
             owner_key_hash=caller_key_hash(context),
         )
         job, created = await asyncio.to_thread(self._store.create_job, new_job, self._settings.max_queued_jobs)

@@ -1,9 +1,9 @@
 """Input rules for the Ragnarok API, shared by the gRPC service and the REST gateway.
 
-Each rule failure becomes a FieldViolation whose `field` is the proto field name,
-whose `reason` uses pydantic's error-type vocabulary ("missing",
-"string_too_short", "less_than_equal", "json_invalid", ...) and whose
-`description` says what is wrong and how to fix it.
+Each rule failure becomes a FieldViolation. Its `field` is the proto field name,
+its `reason` uses pydantic's error-type vocabulary ("missing", "string_too_short",
+"less_than_equal", "json_invalid", ...), and its `description` states what is
+wrong and how to fix it.
 """
 
 from __future__ import annotations

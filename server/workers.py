@@ -1,9 +1,10 @@
 """The worker supervisor: claims pending jobs and runs each in its own spawned process.
 
 The supervisor runs on a thread of the server process, never on the event loop.
-It renews the leases of its running jobs, stops a worker whose job was cancelled
-or ran out of time, requeues jobs whose worker was lost (in any process sharing
-the store), and hands running jobs back to the queue when the server stops.
+It renews the leases of its running jobs and stops a worker whose job was
+cancelled or ran out of time. It requeues jobs whose worker was lost, in any
+process sharing the store. When the server stops, it hands running jobs back to
+the queue.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The job store's interface and the records it returns.
 
-The store is the only source of truth about jobs: every rule about how a job may
-change (terminal states are final, progress never goes down, only the current
-lease holder may write) is enforced by the store itself, so several server
-processes can share one store.
+The store is the only source of truth about jobs. It enforces every rule about how
+a job may change itself: terminal states are final, progress never goes down, and
+only the current lease holder may write. So several server processes can share
+one store.
 """
 
 from __future__ import annotations
@@ -222,8 +222,11 @@ class JobStore(Protocol):
     def heartbeat(self, lease: Lease, lease_seconds: float) -> Lease:
         """Extend a lease. Raises StaleLease."""
 
-    def report_progress(self, lease: Lease, stage: str, percent: float, message: str = "") -> EventRecord:
-        """Record a progress step (a STAGE_STARTED event when the stage changes). Raises StaleLease."""
+    def report_progress(self, lease: Lease, stage: str, percent: float, message: str = "") -> EventRecord | None:
+        """Record a progress step, as a STAGE_STARTED event when the stage changes. Raises StaleLease.
+
+        Returns None when the step was too small to add an event.
+        """
 
     def add_warning(self, lease: Lease, stage: str, message: str) -> EventRecord: ...
 

@@ -2,8 +2,8 @@
 
 Every method opens its own connection, so the store can be used from any thread
 and from several processes at once. WAL mode lets readers run while one writer
-commits; every write runs in a BEGIN IMMEDIATE transaction and checks the job's
-current status (and lease token, for worker writes) in SQL before changing it.
+commits. Every write runs in a BEGIN IMMEDIATE transaction and checks the job's
+current status, and the lease token for worker writes, in SQL before changing it.
 """
 
 from __future__ import annotations

@@ -29,11 +29,11 @@ async def submit(stub: pb_grpc.RagnarokServiceStub, *markers: str, **fields: obj
 async def wait_for_status(
     stub: pb_grpc.RagnarokServiceStub, job_id: str, statuses: Iterable[int], timeout: float = JOB_WAIT_SECONDS
 ) -> pb.Job:
-    wanted = frozenset(statuses)
+    expected = frozenset(statuses)
     deadline = time.monotonic() + timeout
     while True:
         job = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
-        if job.status in wanted:
+        if job.status in expected:
             return job
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {pb.JobStatus.Name(job.status)} after {timeout} s")

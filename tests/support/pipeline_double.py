@@ -1,8 +1,8 @@
 """A small stand-in for the real pipeline, so the server's machinery can be tested on its own.
 
 It reports three stages with progress steps, then writes a real one-second MP4
-(ffmpeg's testsrc picture and a sine tone), a thumbnail and caption files. Markers
-in the brief change what it does:
+(ffmpeg's testsrc picture and a sine tone), a thumbnail and caption files. These
+markers in the brief change what it does, one per line:
 
     #fail   raise StageError in the voice stage
     #crash  raise RuntimeError in the render stage

@@ -4,7 +4,7 @@
         channel = grpc.aio.insecure_channel(handle.grpc_target)
 
 The server binds free ports (port 0), reports them through --ready-file, and is
-only handed out once its health check answers SERVING. By default it runs the
+only handed out once its health check returns SERVING. By default it runs the
 pipeline double from tests/support/pipeline_double.py; pass
 env={"RAGNAROK_PIPELINE_ENTRY": "pipeline.run:run_job"} for the real pipeline.
 """
