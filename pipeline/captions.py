@@ -26,7 +26,7 @@ from pipeline.models import CaptionCue, CaptionLayout, LineTiming, PlatformPrese
 logger = logging.getLogger(__name__)
 
 MAX_LINES = 2
-# Longest time one cue stays up; longer sentences are split into several cues.
+# Maximum seconds one cue stays up, so longer sentences are split into several cues.
 MAX_CUE_SECONDS = 3.5
 # A cue stays up this long after its last word when the next line does not start sooner.
 HOLD_SECONDS = 0.4

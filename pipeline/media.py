@@ -48,7 +48,7 @@ class AudioStream:
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What ffprobe reports about a file: its container duration and its first video and audio streams."""
+    """Container duration and the first video and audio streams of a file, as ffprobe reports them."""
 
     duration: float
     video: VideoStream | None
@@ -72,7 +72,7 @@ def run_tool(args: list[str], *, stage: str, timeout: float = DEFAULT_TIMEOUT_SE
     except FileNotFoundError as error:
         raise StageError(stage, f"{args[0]} is not installed; install it with: apt-get install ffmpeg") from error
     except subprocess.TimeoutExpired as error:
-        raise StageError(stage, f"{args[0]} did not finish within {timeout:.0f} s") from error
+        raise StageError(stage, f"{args[0]} timed out after {timeout:.0f} s") from error
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-6:])
         raise StageError(stage, f"{args[0]} exited with status {done.returncode}: {tail}")
@@ -162,7 +162,7 @@ def measure_loudness(path: Path, *, stage: str = "mix") -> Loudness:
     try:
         return parse_ebur128_summary(stderr)
     except ValueError as error:
-        raise StageError(stage, f"could not measure the loudness of {path.name!r}: {error}") from error
+        raise StageError(stage, f"failed to measure the loudness of {path.name!r}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ def analyse_video(
         try:
             loudness = parse_ebur128_summary(done.stderr)
         except ValueError as error:
-            raise StageError(stage, f"could not measure the loudness of {path.name!r}: {error}") from error
+            raise StageError(stage, f"failed to measure the loudness of {path.name!r}: {error}") from error
     return VideoAnalysis(_spans(output, "black", duration), _spans(output, "frozen", duration), loudness)
 
 
@@ -228,7 +228,7 @@ def read_audio(path: Path, *, sample_rate: int = 48000, channels: int = 2, stage
     )
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise StageError(stage, f"could not decode audio file {path.name!r}: {' '.join(message)}")
+        raise StageError(stage, f"failed to decode audio file {path.name!r}: {' '.join(message)}")
     samples = np.frombuffer(done.stdout, dtype="<f4")
     return samples.reshape(-1, channels).copy()
 

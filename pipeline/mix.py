@@ -1,6 +1,6 @@
 """Voice and music mixing: ducking, exact length and loudness normalisation to -14 LUFS.
 
-The mix is done in numpy rather than with moviepy's audio clips: the ducking envelope, the
+The mix is done in numpy rather than with moviepy's audio clips. The ducking envelope, the
 true-peak limiter and the exact frame count all need sample-level control, and moviepy's
 CompositeAudioClip would only add a per-chunk Python loop around the same arithmetic.
 Loudness is set by iterating gain and the limiter against a numpy BS.1770 estimate; ffmpeg's
@@ -190,8 +190,8 @@ def _normalise(mixture: np.ndarray, sample_rate: int, out_path: Path, measure_pa
     if float(np.max(np.abs(mixture))) < 1e-6:
         raise StageError(_STAGE, "the mixed soundtrack is silent; check that the voiceover and music files contain audio")
     # Both the true-peak envelope and the K-weighting are linear, so they are computed once and
-    # the gain search only rescales them; the limiter's slowly varying gain is applied to the
-    # K-weighted signal as an estimate. ffmpeg's ebur128 then measures the written file.
+    # the gain search only rescales them. The limiter's slowly varying gain is applied to the
+    # K-weighted signal as an estimate, and ffmpeg's ebur128 then measures the written file.
     peaks = true_peak_envelope(mixture)
     weighted = k_weighted(mixture, sample_rate)
     gain_db = target - integrated_loudness(mixture, sample_rate, weighted=weighted)
@@ -294,8 +294,8 @@ def limit_true_peak(samples: np.ndarray, ceiling_dbtp: float, sample_rate: int) 
 def limiter_gain(peaks: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np.ndarray:
     """Return the per-sample gain that keeps `peaks` at or below `ceiling_dbtp`.
 
-    The required gain is held as a running minimum over +/-20 ms and smoothed over +/-5 ms; because
-    the smoothing window is shorter than the hold, the smoothed gain never exceeds the required gain.
+    The required gain is held as a running minimum over +/-20 ms and then smoothed over +/-5 ms.
+    Because the smoothing window is shorter than the hold, the smoothed gain never exceeds the required gain.
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
     required = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
@@ -303,8 +303,8 @@ def limiter_gain(peaks: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np
         return required
     hold = int(0.02 * sample_rate)
     smooth = int(0.005 * sample_rate)
-    held = _running_min(required, hold)
-    cumulative = np.concatenate([[0.0], np.cumsum(np.pad(held, smooth, mode="edge"))])
+    minimum = _running_min(required, hold)
+    cumulative = np.concatenate([[0.0], np.cumsum(np.pad(minimum, smooth, mode="edge"))])
     window = 2 * smooth + 1
     averaged = (cumulative[window:] - cumulative[:-window]) / window
     return np.minimum(averaged, required)

@@ -26,7 +26,7 @@ _MINOR = (0, 2, 3, 5, 7, 8, 10)
 
 @dataclass(frozen=True)
 class MusicStyle:
-    """How one style sounds. Patterns are 16 steps per bar, "x" for a hit."""
+    """Sound of one style: tempo, key, timbres and rhythm. Patterns have 16 steps per bar, "x" for a hit."""
 
     bpm: float
     root: int  # MIDI note of the key's tonic, in the octave the pads sit in

@@ -54,8 +54,8 @@ def check_output(video_path: Path, preset: PlatformPreset, *, duration: float) -
     """Probe `video_path` and raise StageError("quality_check", ...) listing every check that failed.
 
     Checks: duration and stream lengths within one frame, H.264 yuv420p and AAC streams, size,
-    frame rate, square pixels, -14 +/- 1 LUFS, true peak at most -1 dBTP, no black stretch over
-    1 s and no frozen stretch over 2 s.
+    frame rate and square pixels. Loudness must be -14 +/- 1 LUFS with true peak at most -1 dBTP.
+    No black stretch may last over 1 s and no frozen stretch over 2 s.
     """
     if not video_path.is_file():
         raise StageError(_STAGE, f"output file {str(video_path)!r} was not written")
