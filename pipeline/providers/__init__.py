@@ -18,7 +18,10 @@ Usage in the orchestrator::
         ) or write_script(analysis, duration_seconds=request.duration_seconds, words_per_minute=wpm, seed=seed)
         plan = providers.plan_scenes(analysis, script, seed=seed)
         voiceover = providers.synthesize(
-            script, voice_style=analysis.voice_style, output_path=workdir / "voice.wav"
+            script,
+            voice_style=analysis.voice_style,
+            output_path=workdir / "voice.wav",
+            max_duration=speech_seconds_available(request.duration_seconds),
         ) or synthesize_voiceover(...)
         storyboard = plan_storyboard(analysis, script, voiceover, duration_seconds=..., seed=seed)
         if plan is not None:
@@ -180,7 +183,7 @@ class Providers:
 
     def analyze_brief(self, request: JobRequest, baseline: BriefAnalysis, *, stage: str = "brief") -> BriefAnalysis | None:
         """Return the model's analysis of the brief on top of the offline `baseline`, or None."""
-        return self._run(stage, "copy", lambda copy: copy.analyze_brief(stage, request, baseline))
+        return self._run(stage, "copy", lambda: self._copy().analyze_brief(stage, request, baseline))
 
     def write_script(
         self,
@@ -195,7 +198,7 @@ class Providers:
         return self._run(
             stage,
             "copy",
-            lambda copy: copy.write_script(
+            lambda: self._copy().write_script(
                 stage, analysis, duration_seconds=duration_seconds, words_per_minute=words_per_minute, seed=seed
             ),
         )
@@ -204,7 +207,7 @@ class Providers:
         self, analysis: BriefAnalysis, script: Script, *, seed: int | None = None, stage: str = "storyboard"
     ) -> ScenePlan | None:
         """Return one planned shot per script line, for apply_scene_plan, or None."""
-        return self._run(stage, "copy", lambda copy: copy.plan_scenes(stage, analysis, script, seed=seed))
+        return self._run(stage, "copy", lambda: self._copy().plan_scenes(stage, analysis, script, seed=seed))
 
     # --- voice and images ---------------------------------------------------------------
 
@@ -214,15 +217,24 @@ class Providers:
         *,
         voice_style: str,
         output_path: Path,
+        max_duration: float | None = None,
         progress: ProgressCallback = silent_progress,
         stage: str = "voice",
     ) -> Voiceover | None:
-        """Write the voiceover to `output_path` (WAV) and return it, or None."""
+        """Write the voiceover to `output_path` (WAV) and return it, or None.
+
+        A voiceover whose speech runs past `max_duration` seconds counts as a failure.
+        """
         return self._run(
             stage,
             "speech",
-            lambda _: SpeechProvider(self._require_client(), self.settings, self.policy, self.meter).synthesize(
-                stage, script, voice_style=voice_style, output_path=output_path, progress=progress
+            lambda: SpeechProvider(self._require_client(), self.settings, self.policy, self.meter).synthesize(
+                stage,
+                script,
+                voice_style=voice_style,
+                output_path=output_path,
+                max_duration=max_duration,
+                progress=progress,
             ),
         )
 
@@ -240,7 +252,7 @@ class Providers:
         return self._run(
             stage,
             "image",
-            lambda _: ImageProvider(self._require_client(), self.settings, self.policy, self.meter).generate(
+            lambda: ImageProvider(self._require_client(), self.settings, self.policy, self.meter).generate(
                 stage, analysis, storyboard, preset, output_dir, progress=progress
             ),
         )
@@ -252,7 +264,10 @@ class Providers:
             raise AssertionError("a provider call ran without a configured provider")
         return self._client
 
-    def _run(self, stage: str, use: Use, call: Callable[[CopyProvider], T]) -> T | None:
+    def _copy(self) -> CopyProvider:
+        return CopyProvider(self._require_client(), self.settings, self.policy, self.meter)
+
+    def _run(self, stage: str, use: Use, call: Callable[[], T]) -> T | None:
         if not self.uses(use):
             return None
         provider = self.settings.host
@@ -260,7 +275,7 @@ class Providers:
             self._fall_back(stage, use, self._blocked.reason)
             return None
         try:
-            return call(CopyProvider(self._require_client(), self.settings, self.policy, self.meter))
+            return call()
         except ProviderError as error:
             if isinstance(error, (ProviderAuthError, ProviderQuotaError)):
                 self._blocked = error

@@ -11,9 +11,9 @@ caller falls back to the offline stage.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,23 +25,33 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipeline.config import ProviderSettings
-from pipeline.fonts import is_cjk
 from pipeline.models import BriefAnalysis, JobRequest, Palette, Script, ScriptLine, Storyboard, Transition
 from pipeline.providers.client import ProviderOutputError, RetryPolicy
 from pipeline.providers.cost import CostMeter
+from pipeline.script import (
+    LEAD_IN_SECONDS,
+    LINE_PAUSE_SECONDS,
+    MAX_FILL,
+    estimate_speech_seconds,
+    speech_seconds_available,
+    spoken_units,
+)
+from pipeline.textnorm import to_spoken
 
 logger = logging.getLogger(__name__)
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
 
 SECTION_ORDER = ("hook", "problem", "solution", "proof", "cta")
-# Share of the duration the script should fill, leaving room for pauses and the end card.
-SCRIPT_FILL = 0.85
-# Accepted word count, as a fraction of the target count.
-WORD_COUNT_TOLERANCE = (0.7, 1.2)
-# A CJK character counts as this many words when measuring a script's length, because speech
-# in Chinese and Japanese runs at roughly twice as many characters per minute as English words.
-CJK_CHARACTER_WORDS = 0.5
+# Lowest accepted share of the speech time a script may fill. The highest is the offline
+# writer's MAX_FILL, so a model's script fits before the end card as the offline one does.
+MIN_ACCEPTED_FILL = 0.70
+# Languages the script may be written in, as for the offline writer; others get English copy.
+SCRIPT_LANGUAGES = ("en", "zh", "ja", "ko")
+# What the speaking rate counts in each language, for the prompt and error messages.
+RATE_UNITS = {"zh": "syllables (one per Chinese character)", "ja": "kana", "ko": "Hangul syllables"}
+# Longest line, in rate units (words in English), so that captions stay short.
+MAX_LINE_UNITS = 30
 MIN_TEXT_CONTRAST = 3.0
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _MAX_FEEDBACK_ERRORS = 8
@@ -132,22 +142,55 @@ class ScriptOutput(_Output):
     def _check_content(self, info: ValidationInfo) -> ScriptOutput:
         if not self.lines:
             raise ValueError("the script has no lines")
+        context = info.context or {}
+        language = context.get("language", "en")
+        units = RATE_UNITS.get(language, "words")
         for number, line in enumerate(self.lines, start=1):
             if not line.text.strip():
                 raise ValueError(f"line {number} is empty: every line must say something")
-            if count_words(line.text) > 30:
-                raise ValueError(f"line {number} has more than 30 words: split it into shorter sentences")
+            if spoken_units(to_spoken(line.text, language), language) > MAX_LINE_UNITS:
+                raise ValueError(f"line {number} has more than {MAX_LINE_UNITS} {units}: split it into shorter sentences")
         check_section_order([line.section for line in self.lines])
-        context = info.context or {}
-        if "min_words" in context:
-            words = sum(count_words(line.text) for line in self.lines)
-            low, high = context["min_words"], context["max_words"]
-            if not low <= words <= high:
-                raise ValueError(
-                    f"the script has {words:g} words but must have {low} to {high} to fit "
-                    f"{context['duration_seconds']} seconds at {context['words_per_minute']:g} words per minute"
-                )
+        if "length" in context:
+            context["length"].check([line.text for line in self.lines])
         return self
+
+
+@dataclass(frozen=True)
+class ScriptLength:
+    """The speaking time a script must fill, checked with the offline writer's estimate."""
+
+    duration_seconds: float
+    words_per_minute: float
+    language: str
+
+    @property
+    def units(self) -> str:
+        return RATE_UNITS.get(self.language, "words")
+
+    def seconds_range(self) -> tuple[float, float]:
+        available = speech_seconds_available(self.duration_seconds)
+        return MIN_ACCEPTED_FILL * available, MAX_FILL * available
+
+    def units_range(self, line_count: int) -> tuple[int, int]:
+        """Return the lowest and highest total rate units for a script of `line_count` lines."""
+        fixed = LEAD_IN_SECONDS + LINE_PAUSE_SECONDS * max(line_count - 1, 0)
+        low, high = (max(0.0, seconds - fixed) * self.words_per_minute / 60 for seconds in self.seconds_range())
+        return max(1, math.ceil(low)), max(1, math.floor(high))
+
+    def check(self, texts: Sequence[str]) -> None:
+        """Raise ValueError when `texts` read aloud would not fill the accepted speaking time."""
+        lines = [ScriptLine("hook", text, to_spoken(text, self.language)) for text in texts]
+        seconds = estimate_speech_seconds(lines, self.words_per_minute, self.language)
+        low, high = self.seconds_range()
+        if not low <= seconds <= high:
+            count = sum(spoken_units(line.spoken, self.language) for line in lines)
+            fewest, most = self.units_range(len(lines))
+            raise ValueError(
+                f"the script has {count} {self.units}, which take about {seconds:.1f} s to read at "
+                f"{self.words_per_minute:g} {self.units} per minute, but a {self.duration_seconds:g}-second commercial "
+                f"needs {low:.1f} to {high:.1f} s of speech: write {fewest} to {most} {self.units} in total"
+            )
 
 
 # --- storyboard plan -------------------------------------------------------------------
@@ -240,21 +283,6 @@ def apply_scene_plan(storyboard: Storyboard, plan: ScenePlan) -> Storyboard:
 # --- content checks --------------------------------------------------------------------
 
 
-def count_words(text: str) -> float:
-    """Count spoken words; each CJK character counts as CJK_CHARACTER_WORDS words."""
-    cjk = sum(1 for char in text if is_cjk(char))
-    other = re.sub(r"\s+", " ", "".join(" " if is_cjk(char) else char for char in text))
-    words = [token for token in other.split() if any(char.isalnum() for char in token)]
-    return len(words) + cjk * CJK_CHARACTER_WORDS
-
-
-def script_word_range(duration_seconds: float, words_per_minute: float) -> tuple[int, int, int]:
-    """Return the target, lowest and highest accepted word count of a script."""
-    target = duration_seconds * words_per_minute / 60 * SCRIPT_FILL
-    low, high = WORD_COUNT_TOLERANCE
-    return round(target), max(1, int(target * low)), max(1, round(target * high))
-
-
 def check_section_order(sections: Sequence[str]) -> None:
     """Raise ValueError unless sections start with hook, end with cta and never go back."""
     if sections[0] != "hook":
@@ -280,16 +308,6 @@ def contrast_ratio(first: str, second: str) -> float:
 
     light, dark = sorted((luminance(first), luminance(second)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
-
-
-def spoken_form(text: str) -> str:
-    """Return what the voice should read for `text`: pipeline.textnorm.to_spoken when present."""
-    try:
-        textnorm = importlib.import_module("pipeline.textnorm")
-    except ImportError:
-        return text
-    to_spoken = getattr(textnorm, "to_spoken", None)
-    return str(to_spoken(text)) if callable(to_spoken) else text
 
 
 # --- the provider ----------------------------------------------------------------------
@@ -352,7 +370,9 @@ class CopyProvider:
     def write_script(
         self, stage: str, analysis: BriefAnalysis, *, duration_seconds: float, words_per_minute: float, seed: int | None
     ) -> Script:
-        target, low, high = script_word_range(duration_seconds, words_per_minute)
+        language = analysis.language if analysis.language in SCRIPT_LANGUAGES else "en"
+        length = ScriptLength(duration_seconds, words_per_minute, language)
+        fewest, most = length.units_range(line_count=5)
         messages = [
             _system(
                 "You write voiceover scripts for video commercials. Write short spoken sentences, "
@@ -363,23 +383,21 @@ class CopyProvider:
             _user(
                 f"Brand: {analysis.brand}\nProduct: {analysis.product}\nAudience: {analysis.audience}\n"
                 f"Benefits: {'; '.join(analysis.benefits)}\nTone: {analysis.tone}\n"
-                f"Call to action: {analysis.call_to_action}\nLanguage: {analysis.language}\n"
-                f"Length: about {target} words in total (between {low} and {high}), for a "
-                f"{duration_seconds:g}-second commercial read at {words_per_minute:g} words per minute."
+                f"Call to action: {analysis.call_to_action}\nLanguage: {language}\n"
+                f"Length: between {fewest} and {most} {length.units} in total (for five lines), for a "
+                f"{duration_seconds:g}-second commercial read at {words_per_minute:g} {length.units} per minute."
             ),
         ]
-        context = {
-            "min_words": low,
-            "max_words": high,
-            "duration_seconds": duration_seconds,
-            "words_per_minute": words_per_minute,
-        }
+        context = {"language": language, "length": length}
         output = self._complete(stage, ScriptOutput, messages, context=context, seed=seed)
-        lines = tuple(
-            ScriptLine(section=line.section, text=" ".join(line.text.split()), spoken=spoken_form(" ".join(line.text.split())))
-            for line in output.lines
-        )
-        return Script(lines=lines, words_per_minute=words_per_minute)
+        lines = []
+        for line in output.lines:
+            text = " ".join(line.text.split())
+            lines.append(ScriptLine(section=line.section, text=text, spoken=to_spoken(text, language)))
+        notes: tuple[str, ...] = ()
+        if language != analysis.language:
+            notes = (f"The script is in English because the voice cannot speak {analysis.language!r}.",)
+        return Script(lines=tuple(lines), words_per_minute=words_per_minute, language=language, fallbacks=notes)
 
     def plan_scenes(self, stage: str, analysis: BriefAnalysis, script: Script, *, seed: int | None) -> ScenePlan:
         numbered = "\n".join(f"{number}. [{line.section}] {line.text}" for number, line in enumerate(script.lines, 1))
@@ -460,7 +478,7 @@ class CopyProvider:
         raise ProviderOutputError(
             stage,
             self._policy.provider,
-            f"the answers of model {self.model!r} failed validation {attempts} times; last errors: "
+            f"the responses of model {self.model!r} failed validation {attempts} times; last errors: "
             + "; ".join(line.removeprefix("- ") for line in feedback.splitlines()),
         )
 

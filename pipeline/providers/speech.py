@@ -154,9 +154,13 @@ class SpeechProvider:
         *,
         voice_style: str,
         output_path: Path,
+        max_duration: float | None = None,
         progress: ProgressCallback = silent_progress,
     ) -> Voiceover:
-        """Write the voiceover of `script` to `output_path` (WAV) and return it with line timings."""
+        """Write the voiceover of `script` to `output_path` (WAV) and return it with line timings.
+
+        Raises ProviderError when the speech runs past `max_duration` seconds.
+        """
         voice = voice_for_style(voice_style, self._settings.speech_voice)
         deadline = self._policy.deadline()
         clips: list[PcmAudio] = []
@@ -169,7 +173,16 @@ class SpeechProvider:
         if len(rates) != 1:
             raise ProviderError(stage, self._policy.provider, f"speech clips came back at different sample rates {sorted(rates)}")
         rate = rates.pop()
-        return _assemble(script, clips, rate, output_path, voice=f"openai:{self.model}:{voice}")
+        voiceover = _assemble(script, clips, rate, output_path, voice=f"openai:{self.model}:{voice}")
+        speech_end = voiceover.lines[-1].end if voiceover.lines else 0.0
+        if max_duration is not None and speech_end > max_duration:
+            raise ProviderError(
+                stage,
+                self._policy.provider,
+                f"the voiceover runs {speech_end:.1f} s but only {max_duration:.1f} s are available "
+                f"before the end card; voice {voice!r} of {self.model!r} speaks slower than the script was planned for",
+            )
+        return voiceover
 
     def _synthesize_line(self, stage: str, text: str, voice: str, voice_style: str, deadline: float) -> PcmAudio:
         instructions = f"Speak in a {voice_style} tone, as in a video commercial." if voice_style else ""

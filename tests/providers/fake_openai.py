@@ -131,7 +131,7 @@ def valid_script(words: int) -> dict[str, Any]:
     per_line = [words // 5 + (1 if index < words % 5 else 0) for index in range(5)]
     lines = []
     for section, count in zip(sections, per_line):
-        text = " ".join(f"{section}{n}" for n in range(max(count, 1))) + "."
+        text = " ".join([section] * max(count, 1)) + "."
         lines.append({"section": section, "text": text})
     return {"lines": lines}
 

@@ -178,3 +178,17 @@ def test_decode_wav_rejects_8_bit() -> None:
 
     with pytest.raises(ValueError, match="unsupported WAV encoding"):
         decode_wav(bytes(data))
+
+
+def test_voiceover_too_long_falls_back(
+    fake: FakeOpenAI, make_providers: Callable[..., Providers], tmp_path: Path
+) -> None:
+    providers = make_providers()
+
+    voiceover = providers.synthesize(
+        sample_script(), voice_style="calm", output_path=tmp_path / "voice.wav", max_duration=1.0
+    )
+
+    assert voiceover is None
+    [fallback] = providers.fallbacks
+    assert "only 1.0 s are available before the end card" in fallback.reason
