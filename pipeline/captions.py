@@ -81,9 +81,10 @@ def build_captions(
     cues: list[CaptionCue] = []
     for index, line in enumerate(script.lines):
         text = drawable_text(line.text, face, layout.font_size)
-        if not text.strip():
+        timing = timings.get(index) if timings else _guess_timing(index, voiceover, len(script.lines))
+        if timing is None or not text:
+            # The voice stage leaves out lines that do not fit, and those get no caption either.
             continue
-        timing = timings.get(index) or _guess_timing(index, voiceover, len(script.lines))
         units = _split_wide(_timed_units(text, timing, cjk=cjk), font, layout.box[2])
         cues.extend(_chunk(units, font, layout.box[2]))
     return _settle(cues, voiceover.duration), layout
@@ -113,7 +114,7 @@ def _render(font: ImageFont.FreeTypeFont, text: str) -> bytes:
 
 
 def _guess_timing(index: int, voiceover: Voiceover, count: int) -> LineTiming:
-    """Spread lines the voiceover has no timing for evenly over its length."""
+    """Return an even share of the voiceover's length, for a voiceover without line timings."""
     span = voiceover.duration / max(count, 1)
     return LineTiming(index, index * span, (index + 1) * span, ())
 

@@ -197,3 +197,11 @@ def test_srt_and_vtt_parse_back(tmp_path: Path) -> None:
             previous_end = end
     assert srt[-1][2].replace("\n", " ").endswith("& more <today>.")
     assert vtt[-1][2].replace("\n", " ").endswith("&amp; more &lt;today&gt;.")
+
+
+def test_captions_skip_unspoken_lines() -> None:
+    lines = ["First line is read.", "Second line was dropped.", "Third line is read."]
+    full = voiceover_for(lines)
+    spoken = Voiceover(full.path, full.duration, full.sample_rate, full.voice, (full.lines[0], full.lines[2]))
+    cues, _ = build_captions(spoken, script_of(lines), get_preset("youtube_1080p"), language="en")
+    assert " ".join(cue.text for cue in cues) == "First line is read. Third line is read."
