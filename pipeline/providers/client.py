@@ -6,7 +6,8 @@ The SDK's own retries are off (max_retries=0) so that one policy applies everywh
   with exponential backoff and full jitter, waiting the Retry-After time when the server
   sends one, never longer than `max_retry_wait_seconds`;
 - any other 4xx is not retried. A rejected key (401) and an exhausted quota (429 with code
-  "insufficient_quota") raise ProviderAuthError and ProviderQuotaError at once.
+  "insufficient_quota", or 402 from services that report an empty balance that way) raise
+  ProviderAuthError and ProviderQuotaError at once.
 
 Errors name the stage and the provider (the host of the base URL) and never carry the key.
 """
@@ -50,7 +51,7 @@ class ProviderAuthError(ProviderError):
 
 
 class ProviderQuotaError(ProviderError):
-    """The account's quota or balance is used up (429 insufficient_quota); retrying cannot help."""
+    """The account's quota or balance is used up (429 insufficient_quota or 402), so retrying cannot help."""
 
 
 class ProviderOutputError(ProviderError):
@@ -150,10 +151,12 @@ class RetryPolicy:
                 stage, self.provider,
                 f"access denied (403): {self._detail(error)}; check that the key may use this model",
             )
-        if status == 429 and _error_code(error) == "insufficient_quota":
+        # Some OpenAI-compatible services report an empty balance as 402 Payment Required.
+        if status == 402 or (status == 429 and _error_code(error) == "insufficient_quota"):
+            cause = "402 payment required" if status == 402 else "429 insufficient_quota"
             return ProviderQuotaError(
                 stage, self.provider,
-                "quota exhausted (429 insufficient_quota): add credit or raise the usage limit in "
+                f"quota exhausted ({cause}): add credit or raise the usage limit in "
                 "the provider's billing settings, or unset OPENAI_API_KEY to run offline",
             )
         if status == 429 or status >= 500:

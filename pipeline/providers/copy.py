@@ -5,7 +5,7 @@ OpenAI and the common local servers (vLLM, llama.cpp server, Ollama, LiteLLM) su
 The response is validated twice: against the pydantic model that produced the schema, and
 for content the schema cannot express (script length for the duration, section order, colour
 contrast). An invalid response is sent back with the validation errors for another try,
-`max_validation_retries` times; after that ProviderOutputError is raised and the
+up to `max_validation_retries` times. After that ProviderOutputError is raised and the
 caller falls back to the offline stage.
 """
 
@@ -48,9 +48,9 @@ SECTION_ORDER = ("hook", "problem", "solution", "proof", "cta")
 MIN_ACCEPTED_FILL = 0.70
 # Languages the script may be written in, as for the offline writer; others get English copy.
 SCRIPT_LANGUAGES = ("en", "zh", "ja", "ko")
-# What the speaking rate counts in each language, for the prompt and error messages.
+# Unit of the speaking rate in each language, for the prompt and error messages.
 RATE_UNITS = {"zh": "syllables (one per Chinese character)", "ja": "kana", "ko": "Hangul syllables"}
-# Longest line, in rate units (words in English), so that captions stay short.
+# Maximum line length in rate units (words in English), so that captions stay short.
 MAX_LINE_UNITS = 30
 MIN_TEXT_CONTRAST = 3.0
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")

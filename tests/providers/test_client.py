@@ -130,6 +130,18 @@ def test_insufficient_quota_fails_fast(fake: FakeOpenAI, make_providers: Callabl
     assert "billing" in fallback.reason
 
 
+def test_payment_required_is_quota(fake: FakeOpenAI, make_providers: Callable[..., Providers]) -> None:
+    fake.script(CHAT, error_reply(402, "Insufficient Balance", kind="unknown_error"))
+    providers = make_providers()
+
+    assert analyze(providers) is None
+    script = providers.write_script(baseline_analysis(), duration_seconds=15, words_per_minute=150)
+
+    assert script is None
+    assert len(fake.requests_to(CHAT)) == 1
+    assert "quota exhausted (402 payment required)" in providers.fallbacks[0].reason
+
+
 def test_bad_request_not_retried(fake: FakeOpenAI, make_providers: Callable[..., Providers]) -> None:
     fake.script(CHAT, error_reply(400, "response_format json_schema is not supported"))
     providers = make_providers()
