@@ -27,8 +27,8 @@ class GenerateError(Exception):
 
 
 def _rpc_error_text(error: grpc.RpcError) -> str:
-    code = error.code()  # type: ignore[attr-defined]
-    details = error.details()  # type: ignore[attr-defined]
+    code = error.code()
+    details = error.details()
     return f"{code.name}: {details}"
 
 
@@ -75,7 +75,7 @@ def _watch(stub: pb_grpc.RagnarokServiceStub, job_id: str, metadata: list[tuple[
                     pb.WatchJobRequest(job_id=job_id, after_sequence=last_sequence), metadata=metadata
                 ):
                     broken_since = None
-                    job = message.job
+                    job: pb.Job = message.job
                     if message.event.type != pb.JOB_EVENT_TYPE_SNAPSHOT or last_sequence == 0:
                         last_sequence = max(last_sequence, message.event.sequence)
                     if message.event.type == pb.JOB_EVENT_TYPE_WARNING:
@@ -87,7 +87,7 @@ def _watch(stub: pb_grpc.RagnarokServiceStub, job_id: str, metadata: list[tuple[
                 # The server ended the stream without a terminal event (it is shutting down).
                 logger.debug("Watch stream ended at sequence %d; resuming", last_sequence)
             except grpc.RpcError as error:
-                if error.code() not in RETRYABLE_CODES:  # type: ignore[attr-defined]
+                if error.code() not in RETRYABLE_CODES:
                     raise GenerateError(f"watching {job_id} failed: {_rpc_error_text(error)}") from None
             broken_since = broken_since or time.monotonic()
             if time.monotonic() - broken_since > RESUME_WINDOW_SECONDS:

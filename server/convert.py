@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
 from ragnarok.v1 import ragnarok_pb2 as pb
 
 from server.store import EventRecord, EventType, JobRecord, JobStatus
 
-STATUS_TO_PROTO: dict[JobStatus, int] = {
+STATUS_TO_PROTO: dict[JobStatus, pb.JobStatus] = {
     JobStatus.PENDING: pb.JOB_STATUS_PENDING,
     JobStatus.RUNNING: pb.JOB_STATUS_RUNNING,
     JobStatus.COMPLETED: pb.JOB_STATUS_COMPLETED,
@@ -18,7 +19,7 @@ STATUS_TO_PROTO: dict[JobStatus, int] = {
 }
 PROTO_TO_STATUS = {value: key for key, value in STATUS_TO_PROTO.items()}
 
-EVENT_TYPE_TO_PROTO: dict[EventType, int] = {
+EVENT_TYPE_TO_PROTO: dict[EventType, pb.JobEventType] = {
     EventType.QUEUED: pb.JOB_EVENT_TYPE_QUEUED,
     EventType.STARTED: pb.JOB_EVENT_TYPE_STARTED,
     EventType.STAGE_STARTED: pb.JOB_EVENT_TYPE_STAGE_STARTED,
@@ -43,17 +44,16 @@ def timestamp(microseconds: int) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=microseconds // 1_000_000, nanos=(microseconds % 1_000_000) * 1000)
 
 
-def _result_to_proto(result: dict[str, object]) -> pb.JobResult:
-    artifacts = result.get("artifacts") or {}
-    assert isinstance(artifacts, dict)
+def _result_to_proto(result: dict[str, Any]) -> pb.JobResult:
+    artifacts: dict[str, dict[str, Any]] = result.get("artifacts") or {}
     details = struct_pb2.Struct()
-    details.update(result.get("details") or {})  # type: ignore[arg-type]
+    details.update(result.get("details") or {})
     return pb.JobResult(
         artifact_sizes={name: int(entry["size"]) for name, entry in artifacts.items()},
         script=str(result.get("script", "")),
-        duration_seconds=float(result.get("duration_seconds", 0.0)),  # type: ignore[arg-type]
-        cost_usd=float(result.get("cost_usd", 0.0)),  # type: ignore[arg-type]
-        generation_time_seconds=float(result.get("generation_time_seconds", 0.0)),  # type: ignore[arg-type]
+        duration_seconds=float(result.get("duration_seconds", 0.0)),
+        cost_usd=float(result.get("cost_usd", 0.0)),
+        generation_time_seconds=float(result.get("generation_time_seconds", 0.0)),
         storyboard=[
             pb.Scene(
                 index=scene["index"],
@@ -64,12 +64,12 @@ def _result_to_proto(result: dict[str, object]) -> pb.JobResult:
                 visual_direction=scene["visual_direction"],
                 transition=scene["transition"],
             )
-            for scene in result.get("storyboard") or []  # type: ignore[union-attr]
+            for scene in result.get("storyboard") or []
         ],
-        palette=list(result.get("palette") or []),  # type: ignore[call-overload]
+        palette=list(result.get("palette") or []),
         style=str(result.get("style", "")),
         voice=str(result.get("voice", "")),
-        stage_seconds=dict(result.get("stage_seconds") or {}),  # type: ignore[call-overload]
+        stage_seconds=dict(result.get("stage_seconds") or {}),
         details=details,
     )
 
@@ -77,7 +77,7 @@ def _result_to_proto(result: dict[str, object]) -> pb.JobResult:
 def job_to_proto(job: JobRecord) -> pb.Job:
     message = pb.Job(
         job_id=job.job_id,
-        status=STATUS_TO_PROTO[job.status],  # type: ignore[arg-type]
+        status=STATUS_TO_PROTO[job.status],
         create_time=timestamp(job.created_us),
         update_time=timestamp(job.updated_us),
         progress=job.progress,
@@ -104,7 +104,7 @@ def job_to_proto(job: JobRecord) -> pb.Job:
 def event_to_proto(event: EventRecord) -> pb.JobEvent:
     return pb.JobEvent(
         sequence=event.sequence,
-        type=EVENT_TYPE_TO_PROTO[event.type],  # type: ignore[arg-type]
+        type=EVENT_TYPE_TO_PROTO[event.type],
         stage=event.stage,
         progress=event.progress,
         message=event.message,

@@ -277,7 +277,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
         if entry is None:
             raise ArtifactNotFound(job_id, name, "the job did not produce this file")
         root = (self._settings.jobs_dir / job_id).resolve()
-        path = (root / entry["path"]).resolve()
+        path = (root / str(entry["path"])).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise ArtifactNotFound(job_id, name, "the file is no longer on the server")
         return path

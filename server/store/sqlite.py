@@ -222,6 +222,7 @@ class SqliteJobStore:
         ).fetchone()
         if row is None:
             raise StaleLease(lease.job_id)
+        assert isinstance(row, sqlite3.Row)
         return row
 
     @staticmethod
