@@ -59,9 +59,16 @@ def caption_layout(preset: PlatformPreset, face: FontFace, *, line_spacing: floa
     safe_right = math.floor(preset.width * (1 - right))
     safe_bottom = math.floor(preset.height * (1 - bottom))
     inset = size // 2
-    height = math.ceil(size * (1 + line_spacing * (MAX_LINES - 1)) + size * 0.5)
+    # Two lines plus room for the renderer's backing padding above and below them.
+    height = math.ceil(size * (1 + line_spacing * (MAX_LINES - 1)) + size * 0.75)
     box = (safe_left + inset, safe_bottom - inset - height, safe_right - safe_left - 2 * inset, height)
     return CaptionLayout(face.path, size, box, line_spacing, face.index)
+
+
+def text_width(layout: CaptionLayout) -> int:
+    """Return the widest a caption line may be: the box less the renderer's backing padding and outline."""
+    size = layout.font_size
+    return layout.box[2] - size - 2 - 2 * max(2, size // 12)
 
 
 def build_captions(
@@ -85,8 +92,9 @@ def build_captions(
         if timing is None or not text:
             # The voice stage leaves out lines that do not fit, and those get no caption either.
             continue
-        units = _split_wide(_timed_units(text, timing, cjk=cjk), font, layout.box[2])
-        cues.extend(_chunk(units, font, layout.box[2]))
+        width = text_width(layout)
+        units = _split_wide(_timed_units(text, timing, cjk=cjk), font, width)
+        cues.extend(_chunk(units, font, width))
     return _settle(cues, voiceover.duration), layout
 
 

@@ -54,7 +54,8 @@ def assert_fits(cues: tuple[CaptionCue, ...], layout: object, preset: PlatformPr
         assert layout.font_size + line_height * (len(cue.lines) - 1) <= height  # type: ignore[attr-defined]
         for line in cue.lines:
             assert line.strip()
-            assert font.getlength(line) <= width, (line, font.getlength(line), width)
+            # Half the font size on each side is left for the renderer's backing.
+            assert font.getlength(line) + layout.font_size <= width, (line, font.getlength(line), width)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("platform", ["youtube_1080p", "tiktok", "instagram", "youtube_4k"])
@@ -205,3 +206,22 @@ def test_captions_skip_unspoken_lines() -> None:
     spoken = Voiceover(full.path, full.duration, full.sample_rate, full.voice, (full.lines[0], full.lines[2]))
     cues, _ = build_captions(spoken, script_of(lines), get_preset("youtube_1080p"), language="en")
     assert " ".join(cue.text for cue in cues) == "First line is read. Third line is read."
+
+
+@pytest.mark.parametrize("platform", ["youtube_1080p", "tiktok"])
+def test_renderer_draws_cues_unshrunk(platform: str, caplog: pytest.LogCaptureFixture) -> None:
+    from pipeline.models import Palette
+    from pipeline.styles import STYLES, get_style
+    from pipeline.visual_captions import CaptionBox, caption_colours, paint_caption
+
+    preset = get_preset(platform)
+    lines = [LONG_SENTENCE, URL_LINE, "Automation that runs around the clock, every day of the year."]
+    cues, layout = build_captions(voiceover_for(lines), script_of(lines), preset, language="en")
+    box = CaptionBox.from_layout(layout, preset.width, preset.height)
+    palette = Palette("#00e5ff", "#ffb000", "#ff2e88", "#0a0a1a", "#ffffff")
+    for style in STYLES:
+        kit = get_style(style)
+        for cue in cues:
+            painted = paint_caption(cue, layout, box, kit, caption_colours(kit, palette))
+            assert painted is not None
+    assert "shrinking the font" not in caplog.text
