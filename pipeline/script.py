@@ -41,15 +41,37 @@ def speech_seconds_available(duration_seconds: float) -> float:
     return duration_seconds - end_card_seconds(duration_seconds)
 
 
-def spoken_units(spoken: str, language: str = "en") -> int:
-    """Count what the speaking rate is measured in: words for English and Korean, syllables for Chinese, kana for Japanese."""
+# Average syllables in an English word of ad copy, to express syllable counts as words.
+SYLLABLES_PER_WORD = 1.5
+
+
+def spoken_units(spoken: str, language: str = "en") -> float:
+    """Measure spoken text in the units speaking rates use here.
+
+    English is measured in syllables divided by SYLLABLES_PER_WORD, so "infrastructure" weighs more than
+    "the" and rates stay steady across copy with long words. Chinese counts syllables, Japanese kana,
+    Korean Hangul syllables.
+    """
     if language == "zh":
-        return len(re.findall(r"[a-z]+[1-5]?", spoken.lower()))
+        return float(len(re.findall(r"[a-z]+[1-5]?", spoken.lower())))
     if language == "ja":
-        return len(re.findall(r"[\u3041-\u3096\u30a1-\u30fa\u30fc]", spoken)) or len(spoken.split())
+        return float(len(re.findall(r"[\u3041-\u3096\u30a1-\u30fa\u30fc]", spoken)) or len(spoken.split()))
     if language == "ko":
-        return len(re.findall(r"[\uac00-\ud7a3]", spoken)) or len(spoken.split())
-    return len(re.findall(r"[A-Za-z0-9]+(?:['-][A-Za-z0-9]+)*", spoken))
+        return float(len(re.findall(r"[\uac00-\ud7a3]", spoken)) or len(spoken.split()))
+    return sum(count_syllables(word) for word in re.findall(r"[A-Za-z0-9']+", spoken)) / SYLLABLES_PER_WORD
+
+
+def count_syllables(word: str) -> int:
+    """Estimate the syllables of an English word from its vowel groups, with a silent final "e"."""
+    lowered = word.lower().strip("'")
+    if not lowered:
+        return 0
+    if lowered.isdigit():
+        return len(lowered)
+    groups = len(re.findall(r"[aeiouy]+", lowered))
+    if lowered.endswith("e") and not lowered.endswith(("le", "ee", "ye")) and groups > 1:
+        groups -= 1
+    return max(groups, 1)
 
 
 def estimate_speech_seconds(lines: tuple[ScriptLine, ...] | list[ScriptLine], words_per_minute: float, language: str = "en") -> float:

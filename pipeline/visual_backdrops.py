@@ -86,7 +86,8 @@ class Backdrop:
         margin_y = (self.canvas.height - self.height) // 2
         angle = self.phase + t * self.drift_speed
         offset_x = margin_x + int(round(self.drift[0] * margin_x * math.sin(angle)))
-        offset_y = margin_y + int(round(self.drift[1] * margin_y * math.sin(angle * 0.7 + 1.3)))
+        # An elliptical path, so the window never stops moving.
+        offset_y = margin_y + int(round(self.drift[1] * margin_y * math.cos(angle)))
         if self.push_in > 0.0:
             self._draw_scaled(frame, t, offset_x, offset_y)
         else:
@@ -148,7 +149,7 @@ def _vignette(image: NDArray[np.float32], amount: float) -> None:
 
 
 def _upscale(half: NDArray[np.float32], width: int, height: int) -> Image.Image:
-    picture = Image.fromarray(np.clip(half, 0, 255).astype(np.uint8), "RGB")
+    picture = Image.fromarray(np.clip(half, 0, 255).astype(np.uint8))
     return picture.resize((width, height), Image.Resampling.BILINEAR)
 
 
@@ -177,7 +178,7 @@ def _soft_disc(diameter: int, colour: RGB, softness: float, opacity: float) -> S
 
 @dataclass
 class Drifting:
-    """A sprite moving on a slow Lissajous path around (x, y)."""
+    """A sprite moving on an ellipse around (x, y); its speed never drops to zero."""
 
     sprite: Sprite
     x: float
@@ -191,7 +192,7 @@ class Drifting:
     def draw(self, frame: Planes, t: float) -> None:
         angle = self.phase + t * self.speed
         x = self.x + self.amplitude[0] * math.sin(angle)
-        y = self.y + self.amplitude[1] * math.cos(angle * 0.8)
+        y = self.y + self.amplitude[1] * math.cos(angle)
         opacity = self.opacity * (1.0 - self.twinkle * (0.5 + 0.5 * math.sin(angle * 5.0)))
         self.sprite.blend_into(frame, int(x - self.sprite.width / 2), int(y - self.sprite.height / 2), opacity)
 
@@ -333,7 +334,7 @@ def _paint_motifs(
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*first, 200))
     if "skyline" in motifs:
         x = 0.0
-        shade = (8, 8, 16) if dark else mix(first, (0, 0, 0), 0.55)
+        shade = (8, 8, 16) if dark else first
         while x < width:
             building = rng.uniform(0.04, 0.09) * width
             floor = height * ground
@@ -429,11 +430,13 @@ def _flat(ctx: LayerContext) -> Backdrop:
     motifs = motifs_for(ctx.visual_direction)
     canvas = _finish(ctx, half, size, motifs, (mix(background, palette.primary, 0.25), mix(background, palette.accent, 0.2)), lightness(background) < 0.4)
     rng = np.random.default_rng(ctx.seed)
-    diameter = int(min(ctx.width, ctx.height) * 0.34)
+    # The one accent: a disc tucked into a top corner, clear of the centred title.
+    short = min(ctx.width, ctx.height)
+    diameter = int(short * 0.3)
     disc = _soft_disc(diameter, rgb(palette.accent), 0.02, 1.0)
-    side = 0.82 if rng.random() < 0.5 else 0.18
+    side = ctx.width - short * 0.06 if rng.random() < 0.5 else short * 0.06
     elements: list[Element] = [
-        Drifting(disc, ctx.width * side, ctx.height * 0.3, (ctx.width * 0.02, ctx.height * 0.03), 0.5 * ctx.kit.motion_speed, rng.uniform(0, 6)),
+        Drifting(disc, side, short * 0.06, (short * 0.06, short * 0.04), 1.2 * ctx.kit.motion_speed, rng.uniform(0, 6)),
     ]
     return Backdrop(canvas, ctx.width, ctx.height, ctx.duration, (1.0, 1.0), 0.35 * ctx.kit.motion_speed, elements=elements, phase=rng.uniform(0, 6))
 
@@ -516,8 +519,8 @@ def _blobs(ctx: LayerContext) -> Backdrop:
     for index, kind in enumerate(kinds):
         blob_size = int(short * rng.uniform(0.1, 0.17))
         image = _blob_image(kind, blob_size, colours[index % 3])
-        steps = 1 if kind == "circle" else 24
-        rotations = [Sprite.from_image(image.rotate(360.0 * k / steps, resample=Image.Resampling.BICUBIC)) for k in range(steps)]
+        steps = 1 if kind == "circle" else 20
+        rotations = [Sprite.from_image(image.rotate(360.0 * k / steps, resample=Image.Resampling.BILINEAR)) for k in range(steps)]
         column = (index + 0.5) / len(kinds)
         elements.append(
             Bouncing(rotations, ctx.width * column, ctx.height * rng.uniform(0.2, 0.92), ctx.height * rng.uniform(0.05, 0.12), rng.uniform(0.9, 1.5) / ctx.kit.motion_speed, rng.uniform(0, 1), ctx.width * 0.03, rng.uniform(0.15, 0.35) * (1 if index % 2 else -1))

@@ -83,9 +83,18 @@ def _measure(lines: tuple[str, ...], font: ImageFont.FreeTypeFont, kit: StyleKit
         pad_x, pad_y = (size // 5, size // 8) if tight else (int(size * 0.5), int(size * 0.28))
     else:
         pad_x, pad_y = (2, 2) if tight else (size // 6, size // 8)
-    width = ink_width + 2 * pad_x + 2
-    height = bottom_ink - top_ink + 2 * pad_y
+    width = _even_up(ink_width + 2 * pad_x + 2)
+    height = _even_up(bottom_ink - top_ink + 2 * pad_y)
     return _Layout(font, lines, stroke, pad_x, pad_y, line_gap, -top_ink, width, height, boxes)
+
+
+def _even_up(value: int) -> int:
+    return value + value % 2
+
+
+def _fits(measured: _Layout, box: CaptionBox) -> bool:
+    """Return True when the caption, grown to even size and placed on even pixels, stays inside the box."""
+    return measured.width + 2 <= box.width and measured.height + 2 <= box.height
 
 
 def paint_caption(
@@ -103,13 +112,13 @@ def paint_caption(
         if not lines:
             return None
         measured = _measure(lines, font, kit, layout.line_spacing, tight=False)
-        if measured.width > box.width or measured.height > box.height:
+        if not _fits(measured, box):
             measured = _measure(lines, font, kit, layout.line_spacing, tight=True)
-        if (measured.width <= box.width and measured.height <= box.height) or size <= 8:
+        if _fits(measured, box) or size <= 8:
             break
         size = max(8, int(size * 0.92))
         logger.warning("caption %r does not fit the box %s at its size; shrinking the font to %d px", cue.text[:40], layout.box, size)
-    if measured.width > box.width or measured.height > box.height:
+    if not _fits(measured, box):
         raise ValueError(f"caption {cue.text[:40]!r} cannot fit caption_layout.box {layout.box!r}; make the box larger")
 
     picture = Image.new("RGBA", (measured.width, measured.height), (0, 0, 0, 0))
@@ -123,8 +132,10 @@ def paint_caption(
         draw.text(
             (centre, baseline), line, font=measured.font, fill=(*colours.text, 255), anchor="ms", stroke_width=measured.stroke, stroke_fill=(*colours.outline, 255)
         )
-    x = box.x + (box.width - measured.width) // 2
+    # Even position and size keep the 2x2 chroma blocks of the caption inside the box as well.
+    x = _even_up(box.x + (box.width - measured.width) // 2)
     y = box.y + box.height - measured.height
+    y = y - y % 2 if y - y % 2 >= box.y else _even_up(y)
     assert box.x <= x and x + measured.width <= box.x + box.width, "caption wider than its box"
     assert box.y <= y and y + measured.height <= box.y + box.height, "caption taller than its box"
     return picture, x, y

@@ -257,7 +257,7 @@ def _filled(mask: Image.Image, look: TextLook) -> Image.Image:
     ramp = np.where(position < 0.5, upper, middle + (bottom - middle) * np.clip(position * 2.0 - 1.0, 0, 1))
     rows = np.repeat(ramp[:, None, :], mask.size[0], axis=1)
     rgba = np.dstack([np.clip(rows, 0, 255).astype(np.uint8), np.asarray(mask)])
-    return Image.fromarray(rgba, "RGBA")
+    return Image.fromarray(rgba)
 
 
 def prefix_widths(text: str, font: ImageFont.FreeTypeFont, tracking: float) -> list[float]:

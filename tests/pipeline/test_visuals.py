@@ -1,0 +1,275 @@
+"""Frame-level checks of the procedural visuals: styles, motion, palette, end card, captions, glyphs."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import ImageFont
+
+from pipeline.errors import StageError
+from pipeline.fonts import font_for
+from pipeline.models import CaptionCue, CaptionLayout, RenderSpec
+from pipeline.render import FrameRenderer
+from pipeline.styles import STYLES, get_style
+from pipeline.visual_canvas import Planes, Sprite, hex_to_rgb
+from pipeline.visual_samples import caption_layout_for, sample_spec
+from pipeline.visual_text import has_glyph, printable_text, wrap_text
+
+SMALL = (640, 360)
+STYLE_NAMES = sorted(STYLES)
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _frames(spec: RenderSpec, times: list[float]) -> list[np.ndarray]:
+    renderer = FrameRenderer(spec)
+    return [renderer.frame_at(t).astype(np.int16) for t in times]
+
+
+def _edge_density(frame: np.ndarray) -> float:
+    luma = frame.mean(axis=2)
+    return float(np.abs(np.diff(luma, axis=0)).mean() + np.abs(np.diff(luma, axis=1)).mean())
+
+
+def _pixels_near(frames: list[np.ndarray], colour: str, tolerance: float) -> int:
+    target = np.array(hex_to_rgb(colour), np.int16)
+    return sum(int((np.abs(frame - target).sum(axis=2) <= tolerance).sum()) for frame in frames)
+
+
+def _with_cues(spec: RenderSpec, cues: tuple[CaptionCue, ...], layout: CaptionLayout | None = None) -> RenderSpec:
+    return dataclasses.replace(spec, cues=cues, caption_layout=layout or spec.caption_layout)
+
+
+def _blank_cue(spec: RenderSpec, layout: CaptionLayout | None = None) -> RenderSpec:
+    """Return the spec with one cue that has no lines: the same layout as with captions, but nothing drawn."""
+    return _with_cues(spec, (CaptionCue(0.0, spec.duration, "", ()),), layout)
+
+
+def _diff_box(first: np.ndarray, second: np.ndarray) -> tuple[int, int, int, int] | None:
+    changed = np.argwhere(np.abs(first.astype(np.int16) - second.astype(np.int16)).max(axis=2) > 0)
+    if changed.size == 0:
+        return None
+    (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0)
+    return int(left), int(top), int(right), int(bottom)
+
+
+@pytest.fixture(scope="module")
+def style_frames() -> dict[str, list[np.ndarray]]:
+    times = [0.5, 2.0, 4.0, 6.5, 9.0, 11.5]
+    return {name: _frames(sample_spec(name, duration=12.0, size=SMALL), times) for name in STYLE_NAMES}
+
+
+def test_six_styles_available() -> None:
+    assert {"cyberpunk", "minimal", "corporate", "playful", "luxury", "cinematic"} <= set(STYLES)
+
+
+def test_style_aliases_and_unknown() -> None:
+    assert get_style("Neon").name == "cyberpunk"
+    assert get_style(" LUXURY ").name == "luxury"
+    with pytest.raises(ValueError, match="unknown; use one of"):
+        get_style("vaporwave-deluxe")
+
+
+def test_unknown_style_raises_stage_error() -> None:
+    spec = dataclasses.replace(sample_spec("minimal", duration=4.0, size=SMALL), style="no-such-style")
+    with pytest.raises(StageError, match="render failed: style 'no-such-style'"):
+        FrameRenderer(spec)
+
+
+def test_styles_differ_pairwise(style_frames: dict[str, list[np.ndarray]]) -> None:
+    means = {name: np.mean([frame.mean(axis=(0, 1)) for frame in frames], axis=0) for name, frames in style_frames.items()}
+    edges = {name: np.mean([_edge_density(frame) for frame in frames]) for name, frames in style_frames.items()}
+    for first, second in itertools.combinations(STYLE_NAMES, 2):
+        colour_distance = float(np.linalg.norm(means[first] - means[second]))
+        edge_ratio = max(edges[first], edges[second]) / max(1e-6, min(edges[first], edges[second]))
+        assert colour_distance > 12 or edge_ratio > 1.3, f"{first} and {second} look alike: colour distance {colour_distance:.1f}, edge ratio {edge_ratio:.2f}"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_every_scene_keeps_moving(style: str) -> None:
+    spec = sample_spec(style, duration=12.0, size=SMALL, captions=False)
+    renderer = FrameRenderer(spec)
+    for scene in spec.storyboard.scenes:
+        # Sample the second half of each scene, after the title finished animating in.
+        times = [scene.start + scene.duration * fraction for fraction in (0.5, 0.62, 0.74)]
+        frames = [renderer.frame_at(t).astype(np.int16) for t in times]
+        for earlier, later in zip(frames, frames[1:]):
+            changed = (np.abs(later - earlier).max(axis=2) > 6).mean()
+            assert changed > 0.0005, f"{style} scene {scene.index} is frozen ({changed:.5f} of pixels changed)"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_palette_colours_appear(style: str, style_frames: dict[str, list[np.ndarray]]) -> None:
+    palette = sample_spec(style).palette
+    frames = style_frames[style]
+    assert _pixels_near(frames, palette.primary, 45) > 150, f"{style}: primary {palette.primary} barely appears"
+    assert _pixels_near(frames, palette.accent, 45) > 150, f"{style}: accent {palette.accent} barely appears"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_title_animates_in(style: str) -> None:
+    spec = sample_spec(style, duration=12.0, size=SMALL, captions=False)
+    plain = dataclasses.replace(spec, storyboard=dataclasses.replace(spec.storyboard, scenes=tuple(dataclasses.replace(scene, on_screen_text="") for scene in spec.storyboard.scenes)))
+    with_text, without_text = FrameRenderer(spec), FrameRenderer(plain)
+    early = np.abs(with_text.frame_at(0.2).astype(np.int16) - without_text.frame_at(0.2)).max(axis=2) > 24
+    settled = np.abs(with_text.frame_at(1.9).astype(np.int16) - without_text.frame_at(1.9)).max(axis=2) > 24
+    assert settled.sum() > 500, f"{style}: the title is missing once settled"
+    assert early.sum() < settled.sum() * 0.8, f"{style}: the title does not animate in"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_end_card_differs_from_scenes(style: str) -> None:
+    spec = sample_spec(style, duration=12.0, size=SMALL, captions=False)
+    renderer = FrameRenderer(spec)
+    end = renderer.frame_at(11.5).astype(np.int16)
+    assert spec.storyboard.scenes[-1].kind == "end_card"
+    for t in (1.5, 5.5, 7.5):
+        assert np.abs(end - renderer.frame_at(t)).mean() > 3.0, f"{style}: end card looks like the scene at {t} s"
+    # The call-to-action button or type sits below the brand in the middle of the frame.
+    middle = end[int(SMALL[1] * 0.2) : int(SMALL[1] * 0.8), int(SMALL[0] * 0.2) : int(SMALL[0] * 0.8)]
+    assert _edge_density(middle) > _edge_density(end) * 0.8
+
+
+def test_frames_are_deterministic() -> None:
+    spec = sample_spec("cyberpunk", duration=6.0, size=SMALL)
+    first, second = FrameRenderer(spec), FrameRenderer(spec)
+    for t in (0.3, 1.0, 2.05, 3.9, 5.8):
+        assert first.frame_at(t).tobytes() == second.frame_at(t).tobytes()
+
+
+def test_seed_changes_frames() -> None:
+    spec = sample_spec("playful", duration=6.0, size=SMALL)
+    other = dataclasses.replace(spec, seed=spec.seed + 1)
+    assert FrameRenderer(spec).frame_at(2.0).tobytes() != FrameRenderer(other).frame_at(2.0).tobytes()
+
+
+@pytest.mark.parametrize("transition", ["crossfade", "wipe", "slide", "zoom", "glitch", "cut"])
+def test_transition_mixes_both_scenes(transition: str) -> None:
+    spec = sample_spec("corporate", duration=6.0, size=SMALL, scenes=2, captions=False)
+    scenes = spec.storyboard.scenes
+    spec = dataclasses.replace(spec, storyboard=dataclasses.replace(spec.storyboard, scenes=(dataclasses.replace(scenes[0], transition=transition), scenes[1])))
+    renderer = FrameRenderer(spec)
+    boundary = scenes[1].start
+    before = renderer.frame_at(boundary - 0.4).astype(np.int16)
+    middle = renderer.frame_at(boundary).astype(np.int16)
+    after = renderer.frame_at(boundary + 0.4).astype(np.int16)
+    if transition == "cut":
+        assert np.abs(middle - after).mean() < np.abs(middle - before).mean()
+        return
+    assert np.abs(middle - before).mean() > 2.0
+    assert np.abs(middle - after).mean() > 2.0
+
+
+# ---------------------------------------------------------------- captions
+
+
+def _wrap_for_box(text: str, layout: CaptionLayout) -> tuple[str, ...]:
+    font = ImageFont.truetype(str(layout.font_path), layout.font_size, index=layout.font_index)
+    return tuple(wrap_text(text, font, layout.box[2] * 0.9))
+
+
+@pytest.mark.parametrize("platform", ["youtube_1080p", "tiktok"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our brand new smart lamp wakes you gently every single morning with a natural sunrise, "
+        "sixteen million colours and eighty percent less power than ordinary bulbs today",
+        "Visit https://www.brightly-smart-lamps-example.com/offers/spring-sale-2025-now today",
+    ],
+    ids=["25_words", "60_char_token"],
+)
+def test_captions_stay_inside_box(platform: str, text: str) -> None:
+    base = sample_spec("cyberpunk", platform, duration=2.0, scenes=1, captions=False)
+    layout = base.caption_layout
+    lines = _wrap_for_box(text, layout)
+    assert len(lines) >= 2
+    with_cue = FrameRenderer(_with_cues(base, (CaptionCue(0.0, 2.0, text, lines),))).frame_at(1.0)
+    without = FrameRenderer(_blank_cue(base)).frame_at(1.0)
+    box = _diff_box(with_cue, without)
+    assert box is not None, "the caption drew nothing"
+    left, top, right, bottom = box
+    bx, by, bw, bh = layout.box
+    assert bx <= left and right < bx + bw, f"caption x range {left}..{right} leaves the box {layout.box}"
+    assert by <= top and bottom < by + bh, f"caption y range {top}..{bottom} leaves the box {layout.box}"
+    # Every line is drawn: the block is at least as tall as the lines at their size.
+    assert bottom - top >= len(lines) * layout.font_size
+
+
+def test_caption_too_wide_shrinks_not_clips() -> None:
+    base = sample_spec("corporate", "instagram", duration=2.0, scenes=1, captions=False, size=SMALL)
+    long_line = "An unwrapped caption line that is far too wide for the caption box"
+    renderer = FrameRenderer(_with_cues(base, (CaptionCue(0.0, 2.0, long_line, (long_line,)),)))
+    box = _diff_box(renderer.frame_at(1.0), FrameRenderer(_blank_cue(base)).frame_at(1.0))
+    assert box is not None
+    bx, by, bw, bh = base.caption_layout.box
+    assert bx <= box[0] and box[2] < bx + bw
+
+
+def test_cjk_caption_draws_real_glyphs() -> None:
+    text = "认识明亮智能灯"
+    base = sample_spec("minimal", duration=2.0, scenes=1, captions=False, size=(960, 540))
+    cjk_face = font_for(text)
+    cjk_layout = caption_layout_for(960, 540, base.preset.safe_margins, text)
+    latin_layout = dataclasses.replace(cjk_layout, font_path=DEJAVU, font_index=0)
+    cue = (CaptionCue(0.0, 2.0, text, (text,)),)
+    plain = FrameRenderer(_blank_cue(base, cjk_layout)).frame_at(1.0)
+    with_cjk = FrameRenderer(_with_cues(base, cue, cjk_layout)).frame_at(1.0)
+    # A layout naming a Latin-only font still gets CJK glyphs, through the fallback face.
+    with_fallback = FrameRenderer(_with_cues(base, cue, latin_layout)).frame_at(1.0)
+    assert _diff_box(with_cjk, plain) is not None
+    assert with_fallback.tobytes() == with_cjk.tobytes()
+    font = cjk_face.load(40)
+    assert all(has_glyph(font, char) for char in text)
+    # The .notdef box is never drawn: a caption of unmapped characters leaves the frame untouched.
+    tofu = "\U0010fffd" * 4
+    with_tofu = FrameRenderer(_with_cues(base, (CaptionCue(0.0, 2.0, tofu, (tofu,)),), cjk_layout)).frame_at(1.0)
+    assert with_tofu.tobytes() == plain.tobytes()
+
+
+def test_emoji_left_out_cleanly() -> None:
+    base = sample_spec("playful", duration=2.0, scenes=1, captions=False, size=SMALL)
+    with_emoji = "Big sale 🔥🔥 50% off! 👍🏽"
+    without_emoji = "Big sale 50% off!"
+    first = FrameRenderer(_with_cues(base, (CaptionCue(0.0, 2.0, with_emoji, (with_emoji,)),))).frame_at(1.0)
+    second = FrameRenderer(_with_cues(base, (CaptionCue(0.0, 2.0, without_emoji, (without_emoji,)),))).frame_at(1.0)
+    assert first.tobytes() == second.tobytes()
+    font = ImageFont.truetype(str(DEJAVU), 40)
+    assert printable_text("Don't miss Joe's 5 deals ❤️", font) == "Don't miss Joe's 5 deals ❤"
+
+
+def test_caption_box_outside_frame_rejected() -> None:
+    base = sample_spec("minimal", duration=2.0, scenes=1, size=SMALL)
+    layout = dataclasses.replace(base.caption_layout, box=(700, 400, 100, 50))
+    with pytest.raises(ValueError, match="caption_layout.box"):
+        FrameRenderer(_with_cues(base, base.cues, layout))
+
+
+# ---------------------------------------------------------------- canvas primitives
+
+
+def test_planes_round_trip_colour() -> None:
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[...] = (212, 175, 55)
+    back = Planes.from_rgb(rgb).to_rgb()
+    assert np.abs(back.astype(int) - rgb).max() <= 2
+
+
+def test_sprite_blend_clips_at_frame_edges() -> None:
+    frame = Planes.solid(64, 32, "#000000")
+    rgba = np.zeros((10, 10, 4), np.uint8)
+    rgba[...] = (255, 255, 255, 255)
+    sprite = Sprite(rgba)
+    for x, y in ((-5, -5), (60, 28), (-20, 0), (100, 100)):
+        sprite.blend_into(frame, x, y)
+    assert frame.y[0, 0] == 235 and frame.y[31, 63] == 235 and frame.y[16, 32] == 16
+
+
+def test_sprite_blend_opacity_is_proportional() -> None:
+    frame = Planes.solid(16, 16, "#000000")
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[...] = (255, 255, 255, 255)
+    Sprite(rgba).blend_into(frame, 0, 0, opacity=0.5)
+    assert abs(int(frame.y[8, 8]) - (16 + 235) // 2) <= 1
