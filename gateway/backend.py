@@ -30,7 +30,7 @@ class GatewaySettings:
     api_key_passthrough: forward the client's Authorization and X-API-Key headers
         to the job service, which checks them.
     rpc_timeout_seconds: deadline of each unary call; streams have none.
-    heartbeat_seconds: longest gap between lines of an events stream.
+    heartbeat_seconds: maximum gap between lines of an events stream.
     trust_forwarded_headers: build download URLs from X-Forwarded-Proto and
         X-Forwarded-Host; turn on only behind a proxy that sets both.
     max_body_bytes: largest request body accepted; larger ones get 413.
@@ -58,8 +58,8 @@ class GatewaySettings:
 class Backend:
     """One grpc.aio channel to the job service, opened and closed by the app's lifespan.
 
-    `open_watches` holds the WatchJob calls of the event streams now being served,
-    so shutdown can cancel them and tests can see that a disconnect ended its call.
+    `open_watches` contains the WatchJob calls of the event streams now being served,
+    so shutdown can cancel them and tests can check that a disconnect ended its call.
     """
 
     settings: GatewaySettings
@@ -69,7 +69,7 @@ class Backend:
 
     async def open(self) -> None:
         self.channel = grpc.aio.insecure_channel(self.settings.grpc_target)
-        self.stub = ragnarok_pb2_grpc.RagnarokServiceStub(self.channel)
+        self.stub = ragnarok_pb2_grpc.RagnarokServiceStub(self.channel)  # type: ignore[no-untyped-call]
         logger.info("Gateway connected to the job service at %s", self.settings.grpc_target)
 
     async def close(self) -> None:

@@ -5,8 +5,8 @@ Anything else under /jobs/{job_id}/ matches no route, so no path from the
 request ever reaches the job service: the artifact is picked from a fixed table
 and the job id must match ^job_[0-9a-f]{12}$ first.
 
-Range support follows RFC 9110 for a single byte range: "bytes=a-b", "bytes=a-"
-and "bytes=-n" get 206 with Content-Range; a range that starts past the end gets
+Range support follows RFC 9110 for a single byte range. "bytes=a-b", "bytes=a-"
+and "bytes=-n" get 206 with Content-Range. A range that starts past the end gets
 416 with "Content-Range: bytes */<size>". A header with several ranges, another
 unit or bad syntax is ignored and the whole file is sent, as RFC 9110 allows.
 If-Range with a different ETag also sends the whole file.
@@ -57,7 +57,7 @@ class RangeNotSatisfiable(Exception):
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:
-    """Return the single byte range `header` asks for, or None to send the whole file.
+    """Return the single byte range that `header` requests, or None to send the whole file.
 
     Raises RangeNotSatisfiable when the range starts past the end of the file.
     """
@@ -100,7 +100,7 @@ async def _artifact_size(backend: Backend, request: Request, job_id: str, name: 
                        "files exist once the job completes")
     if artifact_key not in job.result.artifact_sizes:
         raise ApiError(404, f"File not found: job {job_id} produced no {name}")
-    return job.result.artifact_sizes[artifact_key]
+    return int(job.result.artifact_sizes[artifact_key])
 
 
 async def _open_stream(
@@ -132,14 +132,14 @@ async def _open_stream(
         finally:
             call.cancel()
         if sent != byte_range.length:
-            # Headers already promised Content-Length; breaking the connection tells the client.
+            # The headers already promised Content-Length, so only a broken connection can signal the truncation.
             raise RuntimeError(f"ReadArtifact for job {job_id} sent {sent} bytes, expected {byte_range.length}")
 
     return chunks()
 
 
 async def serve_download(request: Request, job_id: str, name: str) -> Response:
-    """Answer GET or HEAD for one of a job's files, with single-range support."""
+    """Serve GET or HEAD for one of a job's files, with single-range support."""
     checked_job_id(job_id)
     backend = backend_of(request)
     download = DOWNLOADS[name]

@@ -39,7 +39,7 @@ Loc = tuple[str | int, ...]
 # Seconds a client should wait after RESOURCE_EXHAUSTED when the server sends no RetryInfo.
 DEFAULT_RETRY_AFTER_SECONDS = 5
 
-# Where each Generate request field came from in the HTTP request.
+# FastAPI `loc` of each Generate request field in the HTTP request.
 GENERATE_FIELDS: Mapping[str, Loc] = {
     "brief": ("body", "brief"),
     "industry": ("body", "industry"),
@@ -69,7 +69,7 @@ def job_not_found(job_id: str) -> ApiError:
 
 @dataclass(frozen=True)
 class RpcErrorContext:
-    """What the gateway knows about a call, to word its errors.
+    """Details of one call, used to word its HTTP errors.
 
     `field_locations` maps a BadRequest field name to its FastAPI `loc`;
     unknown fields go under `default_location`.
@@ -136,7 +136,7 @@ def _retry_after_seconds(error: grpc.aio.AioRpcError) -> int:
     if retry_info is None or not retry_info.HasField("retry_delay"):
         return DEFAULT_RETRY_AFTER_SECONDS
     delay = retry_info.retry_delay
-    return max(1, math.ceil(delay.seconds + delay.nanos / 1e9))
+    return max(1, math.ceil(int(delay.seconds) + int(delay.nanos) / 1e9))
 
 
 def api_error_from_rpc(error: grpc.aio.AioRpcError, context: RpcErrorContext) -> ApiError:
@@ -164,7 +164,7 @@ def api_error_from_rpc(error: grpc.aio.AioRpcError, context: RpcErrorContext) ->
         return ApiError(503, "Job service unavailable; retry shortly")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         logger.warning("Job service call timed out: %s", message)
-        return ApiError(504, "Job service did not answer in time; retry shortly")
+        return ApiError(504, "Job service timed out; retry shortly")
     logger.error("Job service call failed with %s: %s", code.name, message)
     return ApiError(502, f"Job service failed ({code.name}): {message}" if message else
                     f"Job service failed ({code.name})")

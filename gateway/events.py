@@ -6,8 +6,8 @@ goes out whenever no event came for `heartbeat_seconds`. A stream that breaks
 off ends with exactly one "error" line. The response is never compressed: the
 gateway's GZip middleware excludes application/x-ndjson and text/event-stream.
 
-When the client disconnects, the gateway sees http.disconnect at once, because
-it listens for it while the stream runs, and cancels its WatchJob call. The job
+When the client disconnects, the gateway receives http.disconnect at once,
+because it listens for it while the stream runs, and cancels its WatchJob call. The job
 itself keeps running.
 """
 
@@ -54,7 +54,7 @@ def sse_frame(line: dict[str, Any]) -> bytes:
 
 
 def wants_sse(accept: str) -> bool:
-    """Return True when the Accept header asks for text/event-stream and not for NDJSON."""
+    """Return True when the Accept header lists text/event-stream and not NDJSON."""
     media_types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     return SSE_MEDIA_TYPE in media_types and NDJSON_MEDIA_TYPE not in media_types
 
@@ -108,9 +108,9 @@ async def event_lines(
 class EventStreamResponse(Response):
     """Streams lines while listening for the client's disconnect, then runs `on_close` exactly once.
 
-    Starlette's StreamingResponse only notices a disconnect on its next write
-    under ASGI spec 2.4, which with a 15 s heartbeat could keep a WatchJob call
-    open for 15 s after the client left.
+    Under ASGI spec 2.4, Starlette's StreamingResponse notices a disconnect only
+    on its next write. With the default 15 s heartbeat, that could keep a
+    WatchJob call open for 15 s after the client left.
     """
 
     def __init__(

@@ -95,10 +95,10 @@ class UnhandledErrorMiddleware:
 
 
 class AnyOriginCorsMiddleware(CORSMiddleware):
-    """CORS for any origin with credentials, answering "*" the way the original service did.
+    """CORS for any origin with credentials, returning "*" as the original service did.
 
     Starlette 1.x mirrors the request's Origin on every response once credentials
-    are allowed. The original answered simple requests with
+    are allowed. The original responded to simple requests with
     "Access-Control-Allow-Origin: *" and "Access-Control-Allow-Credentials: true",
     and mirrored the origin only for requests carrying cookies, where browsers
     reject "*". This keeps that behaviour; preflights still mirror the origin.

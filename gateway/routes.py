@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import grpc
 import orjson
@@ -38,7 +38,7 @@ SERVICE_ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorOut, "description": "The queue is full; retry after Retry-After seconds."},
     502: {"model": ErrorOut, "description": "The job service failed unexpectedly."},
     503: {"model": ErrorOut, "description": "The job service is unreachable."},
-    504: {"model": ErrorOut, "description": "The job service did not answer in time."},
+    504: {"model": ErrorOut, "description": "The job service timed out."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": 'No such job: {"detail": "Job not found: <job_id>"}.'},
@@ -144,7 +144,7 @@ async def get_job(job_id: str, request: Request) -> Response:
     "/jobs",
     response_model=JobListOut,
     summary="List recent jobs, newest first",
-    description=f"`total` counts every job that matches `status`; `jobs` holds the newest `limit` of them "
+    description=f"`total` counts every job that matches `status`; `jobs` contains the newest `limit` of them "
     f"(default {LIST_LIMIT_DEFAULT}, 1 to {LIST_LIMIT_MAX}).",
     responses={
         400: {"model": ErrorOut, "description": 'Unknown status: {"detail": "Invalid status: <value>"}.'},
@@ -158,9 +158,9 @@ async def list_jobs(
         Query(description="Only jobs in this status: pending, running, completed, failed or cancelled. "
               "Empty or absent means every status."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Most jobs to return.")] = LIST_LIMIT_DEFAULT,
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Maximum number of jobs to return.")] = LIST_LIMIT_DEFAULT,
 ) -> Response:
-    status_filter = ragnarok_pb2.JOB_STATUS_UNSPECIFIED
+    status_filter = 0
     if status:
         if status not in STATUS_VALUES:
             raise ApiError(400, f"Invalid status: {status}")
@@ -169,7 +169,7 @@ async def list_jobs(
     backend = backend_of(request)
     reply = await backend.unary(
         backend.require_stub().ListJobs,
-        ragnarok_pb2.ListJobsRequest(page_size=limit, status=status_filter),
+        ragnarok_pb2.ListJobsRequest(page_size=limit, status=cast(ragnarok_pb2.JobStatus, status_filter)),
         request,
         RpcErrorContext(field_locations={"page_size": ("query", "limit"), "status": ("query", "status")},
                         default_location=("query",)),

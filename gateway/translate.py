@@ -29,7 +29,7 @@ _EVENT_PREFIX = "JOB_EVENT_TYPE_"
 class Download:
     """A file of a completed job as the gateway serves it."""
 
-    artifact: int
+    artifact: ragnarok_pb2.Artifact
     media_type: str
     extension: str
 
@@ -61,7 +61,7 @@ def event_type_name(event_type: int) -> str:
         name = ragnarok_pb2.JobEventType.Name(event_type)
     except ValueError:
         return "unspecified"
-    return name.removeprefix(_EVENT_PREFIX).lower()
+    return str(name).removeprefix(_EVENT_PREFIX).lower()
 
 
 def format_timestamp(timestamp: timestamp_pb2.Timestamp) -> str:

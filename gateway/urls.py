@@ -18,7 +18,7 @@ _FORWARDED_HOST_PATTERN = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-F
 def checked_job_id(job_id: str) -> str:
     """Return `job_id` if it has the form "job_" and 12 lowercase hex digits; otherwise raise a 404.
 
-    A malformed id can name no job, so it gets the contract's "Job not found" answer
+    A malformed id can name no job, so it gets the contract's "Job not found" response
     without a call to the job service.
     """
     if not JOB_ID_PATTERN.match(job_id):

@@ -1,7 +1,7 @@
 """Gateway fixtures: the REST gateway served by uvicorn in a thread, talking to a real server.
 
-The gateway runs in this process so tests can set its heartbeat, read its log
-records and see its open WatchJob calls; the job service is the real
+The gateway runs in this process, so tests can set its heartbeat, read its log
+records and inspect its open WatchJob calls. The job service is the real
 `ragnarok serve` subprocess from tests/conftest.py, with the pipeline double.
 """
 
@@ -25,7 +25,7 @@ from gateway.backend import Backend
 from tests.support.servers import ServerHandle
 
 STARTUP_TIMEOUT_SECONDS = 20.0
-# Short enough that a test sees several heartbeats while a #slow job runs.
+# Short, so a test receives several heartbeats while a #hang job sits in its last stage.
 TEST_HEARTBEAT_SECONDS = 0.3
 
 

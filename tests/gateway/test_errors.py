@@ -50,7 +50,7 @@ def _rpc_error(code: grpc.StatusCode, message: str, *details: Any) -> grpc.aio.A
         pytest.param(_rpc_error(grpc.StatusCode.UNAVAILABLE, "connection refused"), 503,
                      "Job service unavailable; retry shortly", {}, id="unavailable"),
         pytest.param(_rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline"), 504,
-                     "Job service did not answer in time; retry shortly", {}, id="deadline-exceeded"),
+                     "Job service timed out; retry shortly", {}, id="deadline-exceeded"),
         pytest.param(_rpc_error(grpc.StatusCode.INTERNAL, "boom"), 502, "Job service failed (INTERNAL): boom", {},
                      id="internal"),
         pytest.param(_rpc_error(grpc.StatusCode.UNKNOWN, ""), 502, "Job service failed (UNKNOWN)", {}, id="unknown"),
@@ -93,7 +93,7 @@ def test_slow_service_returns_504(server: ServerHandle, gateway_factory: Gateway
         response = client.get(f"{API}/jobs/{UNKNOWN_JOB_ID}")
 
     assert response.status_code == 504
-    assert response.json() == {"detail": "Job service did not answer in time; retry shortly"}
+    assert response.json() == {"detail": "Job service timed out; retry shortly"}
 
 
 def test_full_queue_returns_429(server_factory: Any, gateway_factory: GatewayFactory) -> None:

@@ -207,7 +207,7 @@ def test_cancel_unknown_job_returns_404(client: httpx.Client, job_id: str) -> No
 
 
 def test_cancel_pending_and_running_jobs(server_factory: Any, gateway_factory: GatewayFactory) -> None:
-    # One worker: the hanging job holds it, so the second job stays pending.
+    # One worker: the hanging job occupies it, so the second job stays pending.
     single: ServerHandle = server_factory(extra_args=["--workers", "1"])
     gateway = gateway_factory(single.grpc_target)
     with gateway.client() as client:
