@@ -340,7 +340,13 @@ def find_colours(text: str) -> tuple[NamedColour, ...]:
             if phrase in seen:
                 continue
             seen.add(phrase)
-            found.append(NamedColour(phrase, apply_modifiers(vocabulary[name], tuple(modifiers))))
+            # "electric blue" and "hot pink" are colours of their own, not "blue" and "pink" modified.
+            for split in range(len(modifiers) + 1):
+                candidate = " ".join([*modifiers[split:], name])
+                if candidate in vocabulary:
+                    base, remaining = vocabulary[candidate], tuple(modifiers[:split])
+                    break
+            found.append(NamedColour(phrase, apply_modifiers(base, remaining)))
     return tuple(found)
 
 
@@ -424,7 +430,13 @@ def build_palette(colours: tuple[NamedColour, ...], style: str) -> Palette:
     """Build a readable palette from the colours a brief names, or return the style's palette if it names none."""
     default = _STYLE_PALETTES.get(style, _STYLE_PALETTES["corporate"])
     if not colours:
-        return default
+        return Palette(
+            primary=ensure_contrast(default.primary, default.background, MIN_GRAPHIC_CONTRAST),
+            secondary=ensure_contrast(default.secondary, default.background, MIN_GRAPHIC_CONTRAST),
+            accent=ensure_contrast(default.accent, default.background, MIN_GRAPHIC_CONTRAST),
+            background=default.background,
+            text=default.text,
+        )
     hexes = [colour.hex for colour in colours]
     light_theme = style in _LIGHT_STYLES
     dark_named = [value for value in hexes if relative_luminance(value) < 0.02]
@@ -569,7 +581,7 @@ _OFFER_RE = re.compile(
 )
 _TONE_RE = re.compile(r"\b(?:tone|mood|feel|vibe|voice)\s*(?:is|should\s+be|:|-)\s*(?P<tone>[^.!?\n]+)", re.IGNORECASE)
 _CTA_RE = re.compile(
-    r"\b(?:call[\s-]+to[\s-]+action|cta|end\s+(?:with|on)|close\s+with|ask\s+(?:viewers|people|them)\s+to)\s*(?:is|should\s+be|:|-)?\s*[\"“']?(?P<cta>[^\"”.!?\n]+)",
+    r"\b(?:call[\s-]+to[\s-]+action|cta|end\s+(?:with|on)|close\s+with|ask\s+(?:viewers|people|them)\s+to)\s*(?:is|should\s+be|:|-)?\s*[\"“']?(?P<cta>(?:[^\"”.!?\n]|\.(?=\w))+)",
     re.IGNORECASE,
 )
 CLAUSE_VERBS = frozenset(

@@ -1,0 +1,195 @@
+"""Tests for pipeline.brief: reading a brief into brand, audience, benefits, tone, palette and language."""
+
+from __future__ import annotations
+
+import colorsys
+
+import pytest
+
+from pipeline.brief import (
+    MIN_GRAPHIC_CONTRAST,
+    MIN_TEXT_CONTRAST,
+    STYLES,
+    analyze_brief,
+    apply_modifiers,
+    build_palette,
+    contrast_ratio,
+    find_colours,
+)
+from pipeline.models import JobRequest, Palette
+
+SEED_BRIEF = (
+    "Create a 30-second commercial for Barrios A2I, an AI automation company. Target audience: B2B SaaS "
+    "founders and marketing directors. Highlight how AI automation gives startups enterprise-grade "
+    "infrastructure. Tone: bold, innovative, cyberpunk aesthetic with cosmic cyan and neon amber colors."
+)
+
+
+def hue_degrees(hex_value: str) -> float:
+    red, green, blue = (int(hex_value[index:index + 2], 16) / 255 for index in (1, 3, 5))
+    hue, _, _ = colorsys.rgb_to_hls(red, green, blue)
+    return hue * 360
+
+
+def assert_readable(palette: Palette) -> None:
+    assert contrast_ratio(palette.text, palette.background) >= MIN_TEXT_CONTRAST
+    for colour in (palette.primary, palette.secondary, palette.accent):
+        assert contrast_ratio(colour, palette.background) >= MIN_GRAPHIC_CONTRAST, colour
+
+
+def test_seed_brief_fields() -> None:
+    analysis = analyze_brief(JobRequest(brief=SEED_BRIEF))
+    assert analysis.brand == "Barrios A2I"
+    assert "AI automation" in analysis.product
+    assert analysis.audience == "B2B SaaS founders and marketing directors"
+    assert analysis.benefits == ("AI automation gives startups enterprise-grade infrastructure",)
+    assert analysis.tone == "bold, innovative"
+    assert analysis.style == "cyberpunk"
+    assert analysis.voice_style == "energetic"
+    assert analysis.language == "en"
+    assert analysis.industry == "technology"
+    assert analysis.call_to_action
+    assert analysis.fallbacks == ()
+
+
+def test_seed_brief_palette_is_cyan_and_amber() -> None:
+    palette = analyze_brief(JobRequest(brief=SEED_BRIEF)).palette
+    assert palette.named == ("cosmic cyan", "neon amber")
+    assert 170 <= hue_degrees(palette.primary) <= 200
+    assert 35 <= hue_degrees(palette.secondary) <= 50
+    assert_readable(palette)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrases", "hue_ranges"),
+    [
+        ("cosmic cyan and neon amber colors", ("cosmic cyan", "neon amber"), ((170, 200), (35, 50))),
+        ("Use navy and gold.", ("navy", "gold"), ((230, 250), (45, 56))),
+        ("electric blue with hot pink accents", ("electric blue", "hot pink"), ((175, 200), (320, 345))),
+        ("a deep purple and pastel pink palette", ("deep purple", "pastel pink"), ((290, 310), (340, 360))),
+        ("emerald, crimson and ivory tones", ("emerald", "crimson", "ivory"), ((130, 150), (340, 355), (55, 65))),
+        ("colors: dark slate blue", ("dark slate blue",), ((240, 255),)),
+    ],
+)
+def test_find_colours_table(text: str, phrases: tuple[str, ...], hue_ranges: tuple[tuple[int, int], ...]) -> None:
+    found = find_colours(text)
+    assert tuple(colour.phrase for colour in found) == phrases
+    for colour, (low, high) in zip(found, hue_ranges):
+        assert low <= hue_degrees(colour.hex) <= high, (colour, low, high)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Black Friday deals on every laptop", "Read our white paper", "the gold standard of service", "chocolate cake for everyone"],
+)
+def test_find_colours_ignores_non_colour_phrases(text: str) -> None:
+    assert find_colours(text) == ()
+
+
+def test_modifiers_move_lightness() -> None:
+    base = find_colours("blue")[0].hex
+    assert contrast_ratio(apply_modifiers(base, ("dark",)), "#000000") < contrast_ratio(base, "#000000")
+    assert contrast_ratio(apply_modifiers(base, ("light",)), "#000000") > contrast_ratio(base, "#000000")
+
+
+def test_navy_and_gold_palette_keeps_both_colours() -> None:
+    palette = analyze_brief(JobRequest(brief="A bank ad. Use navy and gold.", industry="finance")).palette
+    assert palette.named == ("navy", "gold")
+    assert palette.background == "#000080"
+    assert palette.primary == "#ffd700"
+    assert 230 <= hue_degrees(palette.secondary) <= 250
+    assert_readable(palette)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_no_colours_gives_readable_style_palette(style: str) -> None:
+    analysis = analyze_brief(JobRequest(brief="Launch video for Brightly, the smart lamp.", style=style))
+    assert analysis.style == style
+    assert analysis.palette.named == ()
+    assert analysis.palette == build_palette((), style)
+    assert_readable(analysis.palette)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("colours", ["black and white", "yellow and white", "navy", "pastel pink and mint", "neon green"])
+def test_named_colours_stay_readable_in_every_style(style: str, colours: str) -> None:
+    palette = build_palette(find_colours(f"colors: {colours}"), style)
+    assert palette.named
+    assert_readable(palette)
+
+
+def test_unknown_style_falls_back_and_is_recorded() -> None:
+    analysis = analyze_brief(JobRequest(brief="Ad for Brightly, the smart lamp.", style="vaporwave"))
+    assert analysis.style in STYLES
+    assert any("vaporwave" in note for note in analysis.fallbacks)
+
+
+def test_unknown_industry_falls_back_and_is_recorded() -> None:
+    analysis = analyze_brief(JobRequest(brief="Ad for Brightly, the smart lamp.", industry="underwater basket weaving"))
+    assert analysis.industry == "general"
+    assert any("underwater basket weaving" in note for note in analysis.fallbacks)
+    assert analysis.call_to_action
+
+
+def test_industry_alias_resolves() -> None:
+    assert analyze_brief(JobRequest(brief="Ad for Fitly.", industry="Gym")).industry == "fitness"
+
+
+def test_unknown_voice_style_falls_back_and_is_recorded() -> None:
+    analysis = analyze_brief(JobRequest(brief="Ad for Brightly.", voice_style="sultry"))
+    assert analysis.voice_style == "professional"
+    assert any("sultry" in note for note in analysis.fallbacks)
+
+
+def test_industry_steers_call_to_action() -> None:
+    fitness = analyze_brief(JobRequest(brief="Ad for Fitly.", industry="fitness"))
+    finance = analyze_brief(JobRequest(brief="Ad for Fitly.", industry="finance"))
+    assert fitness.call_to_action != finance.call_to_action
+
+
+def test_brief_call_to_action_is_used() -> None:
+    analysis = analyze_brief(JobRequest(brief="Ad for Brightly. Call to action: Order yours at brightly.com"))
+    assert analysis.call_to_action == "Order yours at brightly.com"
+
+
+def test_benefit_list_is_split() -> None:
+    analysis = analyze_brief(JobRequest(brief="Promote Dr. Smith Dental in NYC. Highlight 4K scans, same-day crowns from $49.99 and gentle care."))
+    assert analysis.brand == "Dr. Smith Dental"
+    assert analysis.benefits == ("4K scans", "same-day crowns from $49.99", "gentle care")
+
+
+@pytest.mark.parametrize("brief", ["Don't miss Joe's 5 deals", "2025's best laptop for students", "Big sale 🔥🔥 50% off!", "x"])
+def test_short_briefs_complete_with_fallbacks(brief: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    assert analysis.brand
+    assert analysis.benefits
+    assert analysis.audience
+    assert analysis.fallbacks
+
+
+def test_offer_brief_finds_product_and_audience() -> None:
+    analysis = analyze_brief(JobRequest(brief="2025's best laptop for students"))
+    assert analysis.product == "laptop"
+    assert analysis.audience == "students"
+
+
+@pytest.mark.parametrize(
+    ("brief", "language", "brand", "benefit"),
+    [
+        ("为忙碌的家庭打造的“晨光咖啡”智能咖啡机。突出：一键冲泡、静音设计和手机远程控制。", "zh", "晨光咖啡", "静音设计"),
+        ("忙しい家族のための「朝光コーヒー」スマートコーヒーメーカー。特徴：ワンタッチ抽出、静音設計。", "ja", "朝光コーヒー", "静音設計"),
+        ('바쁜 가족을 위한 스마트 커피 메이커 "모닝빈". 강조: 원터치 추출, 저소음 설계.', "ko", "모닝빈", "저소음 설계"),
+    ],
+)
+def test_cjk_brief_language_brand_and_benefits(brief: str, language: str, brand: str, benefit: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    assert analysis.language == language
+    assert analysis.brand == brand
+    assert benefit in analysis.benefits
+    assert analysis.audience
+    assert analysis.call_to_action
+
+
+def test_analysis_is_deterministic() -> None:
+    request = JobRequest(brief=SEED_BRIEF, style="luxury", industry="finance")
+    assert analyze_brief(request) == analyze_brief(request)
