@@ -10,12 +10,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from ragnarok.v1 import ragnarok_pb2 as pb
-from ragnarok.v1 import ragnarok_pb2_grpc as pb_grpc
 
 from server.auth import ApiKeyInterceptor
 from server.service import RagnarokServicer
 from server.settings import Settings
 from server.store import SqliteJobStore
+from server.wire import tolerant_deserializer
 from server.workers import Supervisor
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,29 @@ class RagnarokServer:
         logger.info("gRPC server stopped")
 
 
+def add_servicer(servicer: RagnarokServicer, server: grpc.aio.Server) -> None:
+    """Register the servicer like the generated add_RagnarokServiceServicer_to_server does.
+
+    The request deserializers differ: a request that does not parse reaches the
+    handler as an UndecodableRequest and gets INVALID_ARGUMENT naming the field,
+    where grpcio alone would answer a bare INTERNAL.
+    """
+    service = pb.DESCRIPTOR.services_by_name["RagnarokService"]
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    for method in service.methods:
+        request_type = getattr(pb, method.input_type.name)
+        response_type = getattr(pb, method.output_type.name)
+        make_handler = (grpc.unary_stream_rpc_method_handler if method.server_streaming
+                        else grpc.unary_unary_rpc_method_handler)
+        handlers[method.name] = make_handler(
+            getattr(servicer, method.name),
+            request_deserializer=tolerant_deserializer(request_type),
+            response_serializer=response_type.SerializeToString,
+        )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
+
+
 def create_server(settings: Settings, *, run_workers: bool = True) -> RagnarokServer:
     """Create the store, the servicers and the bound (not yet started) gRPC server.
 
@@ -91,9 +114,11 @@ def create_server(settings: Settings, *, run_workers: bool = True) -> RagnarokSe
     supervisor = Supervisor(settings, store) if run_workers else None
 
     interceptors = [ApiKeyInterceptor(settings.api_keys)] if settings.api_keys else []
-    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
+    server = grpc.aio.server(
+        interceptors=interceptors, options=SERVER_OPTIONS, maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+    )
     servicer = RagnarokServicer(settings, store, on_change=supervisor.wake if supervisor else lambda: None)
-    pb_grpc.add_RagnarokServiceServicer_to_server(servicer, server)
+    add_servicer(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

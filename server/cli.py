@@ -22,6 +22,8 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     parser.add_argument("--ready-file", type=Path,
                         help='write {"grpc_port", "http_port", "pid"} as JSON here once serving')
     parser.add_argument("--no-http", action="store_true", help="do not start the REST gateway")
+    parser.add_argument("--allow-insecure-no-auth", action="store_true", default=None,
+                        help="serve on a non-loopback --host without API keys (anyone who reaches it gets in)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
 
@@ -65,6 +67,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         settings = load_settings(
             grpc_port=args.grpc_port, http_port=args.http_port, data_dir=args.data_dir,
             grpc_host=args.host, max_concurrent_jobs=args.workers,
+            allow_insecure_no_auth=args.allow_insecure_no_auth,
         )
         asyncio.run(serve(settings, ready_file=args.ready_file, http=not args.no_http))
     except SettingsError as error:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -35,6 +35,18 @@ class ServiceError(Exception):
         self.message = message
         self.reason = reason
         self.metadata = metadata or {}
+
+
+class QueueFullRetryLater(ServiceError):
+    """RESOURCE_EXHAUSTED for a full queue, with a google.rpc.RetryInfo saying when to try again."""
+
+    def __init__(self, limit: int, retry_after_seconds: float) -> None:
+        super().__init__(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"The queue is full ({limit} pending jobs); retry in {retry_after_seconds:g} seconds",
+            "QUEUE_FULL", {"limit": str(limit)},
+        )
+        self.retry_after_seconds = retry_after_seconds
 
 
 class ArtifactNotFound(ServiceError):
@@ -67,9 +79,13 @@ def _bad_request_status(violations: Sequence[FieldViolation]) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
-def _simple_status(code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str]) -> grpc.Status:
+def _simple_status(
+    code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str], extra: Sequence[Message] = ()
+) -> grpc.Status:
     info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
-    status = status_pb2.Status(code=code.value[0], message=message, details=[_pack(info)])
+    status = status_pb2.Status(
+        code=code.value[0], message=message, details=[_pack(info), *(_pack(item) for item in extra)]
+    )
     return rpc_status.to_status(status)
 
 
@@ -77,6 +93,11 @@ def to_grpc_status(error: BaseException) -> grpc.Status:
     """Map any exception raised by a handler to the status the caller receives."""
     if isinstance(error, ValidationFailed):
         return _bad_request_status(error.violations)
+    if isinstance(error, QueueFullRetryLater):
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
+        return _simple_status(error.code, error.message, error.reason, error.metadata,
+                              extra=(error_details_pb2.RetryInfo(retry_delay=delay),))
     if isinstance(error, ServiceError):
         return _simple_status(error.code, error.message, error.reason, error.metadata)
     if isinstance(error, JobNotFound):

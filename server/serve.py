@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import importlib
 import importlib.util
@@ -91,8 +92,16 @@ def write_ready_file(path: Path, grpc_port: int, http_port: int | None) -> None:
 
 
 async def serve(settings: Settings, *, ready_file: Path | None = None, http: bool = True) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    """Run until SIGTERM or SIGINT, then shut down gracefully.
+
+    Raises SettingsError before binding any port when the settings are unsafe to serve,
+    for example a non-loopback address without API keys.
+    """
+    settings.check_exposure()
     check_pipeline_entry(settings)
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(settings.rpc_threads, thread_name_prefix="ragnarok-rpc")
+    )
     ragnarok = create_server(settings)
     await ragnarok.start()
     gateway = await _start_gateway(settings, ragnarok.target) if http else None

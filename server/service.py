@@ -23,9 +23,10 @@ from server.convert import (
     job_to_proto,
     timestamp,
 )
-from server.errors import ArtifactNotFound, ServiceError, to_grpc_status
+from server.errors import ArtifactNotFound, QueueFullRetryLater, ServiceError, to_grpc_status
 from server.settings import Settings
-from server.store import EventType, JobStatus, NewJob, SqliteJobStore, StoreError
+from server.store import EventType, JobStatus, NewJob, QueueFull, SqliteJobStore, StoreError
+from server.watch_hub import WatchHub
 from server.validation import (
     FieldViolation,
     ValidationFailed,
@@ -33,6 +34,7 @@ from server.validation import (
     resolve_page_size,
     validate_generate,
 )
+from server.wire import UndecodableRequest
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ def unary_rpc(
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Request, context: grpc.aio.ServicerContext) -> Response:
         try:
+            if isinstance(request, UndecodableRequest):
+                raise ValidationFailed(request.violations)
             return await handler(self, request, context)
         except Exception as error:  # noqa: BLE001 - mapped to a status below
             if isinstance(error, grpc.aio.AbortError):
@@ -79,6 +83,9 @@ def stream_rpc(
 
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Request, context: grpc.aio.ServicerContext) -> AsyncIterator[Response]:
+        if isinstance(request, UndecodableRequest):
+            status = to_grpc_status(ValidationFailed(request.violations))
+            await context.abort(status.code, status.details, status.trailing_metadata)
         stream = handler(self, request, context)
         try:
             async for message in stream:
@@ -115,16 +122,22 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
         self._store = store
         # Called after a job was queued or cancelled, so the local supervisor acts at once.
         self._on_change = on_change
-        self._shutdown = asyncio.Event()
+        self._shutting_down = False
+        self._hub = WatchHub(store, WATCH_POLL_SECONDS)
         self.active_watchers = 0
 
     @property
     def shutting_down(self) -> bool:
-        return self._shutdown.is_set()
+        return self._shutting_down
 
     def begin_shutdown(self) -> None:
         """End every WatchJob stream cleanly; clients resume with after_sequence elsewhere or later."""
-        self._shutdown.set()
+        self._shutting_down = True
+        self._hub.close()
+
+    def _owner(self, context: grpc.aio.ServicerContext) -> str | None:
+        """The key hash whose jobs this caller may see, or None (every job) when authentication is off."""
+        return caller_key_hash(context) if self._settings.api_keys else None
 
     @unary_rpc
     async def Generate(self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext) -> pb.GenerateResponse:
@@ -150,10 +163,13 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
             seed=fields.seed,
             request_id=fields.request_id,
             request_hash=fields.request_hash(),
-            # NOTE: the owner is recorded, but jobs are not yet filtered by owner: any valid key sees every job.
             owner_key_hash=caller_key_hash(context),
         )
-        job, created = await asyncio.to_thread(self._store.create_job, new_job, self._settings.max_queued_jobs)
+        try:
+            job, created = await asyncio.to_thread(self._store.create_job, new_job, self._settings.max_queued_jobs)
+        except QueueFull as error:
+            logger.warning("Generate rejected: the queue holds %d pending jobs", error.limit)
+            raise QueueFullRetryLater(error.limit, self._settings.queue_full_retry_seconds) from None
         if created:
             logger.info("Job %s queued (%s, %d s)", job.job_id, job.platform, job.duration_seconds)
             self._on_change()
@@ -161,7 +177,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
 
     @unary_rpc
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext) -> pb.GetJobResponse:
-        job = await asyncio.to_thread(self._store.get_job, check_job_id(request.job_id))
+        job = await asyncio.to_thread(self._store.get_job, check_job_id(request.job_id), self._owner(context))
         return pb.GetJobResponse(job=job_to_proto(job))
 
     @unary_rpc
@@ -174,7 +190,8 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
                     "status", f"status {request.status} is not a JobStatus value; use one of "
                     + ", ".join(name for name in pb.JobStatus.keys()), "enum")])
             status = PROTO_TO_STATUS[request.status]
-        page = await asyncio.to_thread(self._store.list_jobs, status, page_size, request.page_token)
+        page = await asyncio.to_thread(
+            self._store.list_jobs, status, page_size, request.page_token, self._owner(context))
         return pb.ListJobsResponse(
             jobs=[job_to_proto(job) for job in page.jobs],
             next_page_token=page.next_page_token,
@@ -183,7 +200,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
 
     @unary_rpc
     async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext) -> pb.CancelJobResponse:
-        outcome = await asyncio.to_thread(self._store.cancel, check_job_id(request.job_id))
+        outcome = await asyncio.to_thread(self._store.cancel, check_job_id(request.job_id), self._owner(context))
         if outcome.stopped_lease is not None:
             logger.info("Job %s cancelled while running; stopping its worker", outcome.job.job_id)
             self._on_change()
@@ -198,7 +215,8 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
             raise ValidationFailed([FieldViolation(
                 "after_sequence", f"after_sequence must be 0 or more, got {request.after_sequence}; pass the last "
                 "sequence you received, or 0", "greater_than_equal")])
-        job = await asyncio.to_thread(self._store.get_job, job_id)
+        owner = self._owner(context)
+        job = await asyncio.to_thread(self._store.get_job, job_id, owner)
         self.active_watchers += 1
         logger.debug("Watcher of job %s connected after sequence %d", job_id, request.after_sequence)
         try:
@@ -212,7 +230,8 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
                 # A finished job's stream always ends with its terminal event.
                 cursor = min(cursor, job.last_sequence - 1)
             while True:
-                job, events = await asyncio.to_thread(self._store.get_job_and_events, job_id, cursor, WATCH_BATCH)
+                job, events = await asyncio.to_thread(
+                    self._store.get_job_and_events, job_id, cursor, WATCH_BATCH, owner)
                 for event in events:
                     cursor = event.sequence
                     yield pb.WatchJobResponse(event=event_to_proto(event), job=job_to_proto(job_after_event(job, event)))
@@ -220,9 +239,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
                         return
                 if len(events) == WATCH_BATCH:
                     continue
-                try:
-                    await asyncio.wait_for(self._shutdown.wait(), WATCH_POLL_SECONDS)
-                except TimeoutError:
+                if await self._hub.wait_beyond(job_id, cursor):
                     continue
                 logger.info("Ending watch of job %s at sequence %d: server shutting down", job_id, cursor)
                 return
@@ -248,7 +265,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
         if violations:
             raise ValidationFailed(violations)
 
-        path = await asyncio.to_thread(self._artifact_path, job_id, name)
+        path = await asyncio.to_thread(self._artifact_path, job_id, name, self._owner(context))
         with await asyncio.to_thread(path.open, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             if request.offset > size:
@@ -268,9 +285,9 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
                 if position >= end or not data:
                     return
 
-    def _artifact_path(self, job_id: str, name: str) -> Path:
+    def _artifact_path(self, job_id: str, name: str, owner: str | None) -> Path:
         """Resolve one of a completed job's artifacts to a file inside its job directory."""
-        job = self._store.get_job(job_id)
+        job = self._store.get_job(job_id, owner)
         if job.status is not JobStatus.COMPLETED or job.result is None:
             raise ArtifactNotFound(job_id, name, f"the job is {job.status.value}; artifacts exist once it completes")
         entry = (job.result.get("artifacts") or {}).get(name)

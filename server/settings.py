@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,8 +54,27 @@ class Settings(BaseSettings):
     job_timeout_seconds: float = Field(default=1800.0, gt=0)
     # Limit for one pipeline stage without a stage change.
     stage_timeout_seconds: float = Field(default=900.0, gt=0)
-    # Accepted API keys, comma-separated; empty turns authentication off.
+    # Accepted API keys, comma-separated; empty (and no api_keys_file) turns authentication off.
     api_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    # A file of accepted API keys, one a line; blank lines and lines starting with # are skipped.
+    # Its keys are added to api_keys. Read once at start-up.
+    api_keys_file: Path | None = None
+    # Serve on a non-loopback address without API keys. Without this, such a server refuses to start.
+    allow_insecure_no_auth: bool = False
+    # RPCs served at the same time; one more is rejected with RESOURCE_EXHAUSTED by gRPC.
+    # Every open WatchJob stream counts as one.
+    max_concurrent_rpcs: int = Field(default=1000, ge=1)
+    # Threads that run the job store's blocking SQLite calls for the RPC handlers.
+    rpc_threads: int = Field(default=16, ge=1, le=256)
+    # Seconds a client is told to wait (google.rpc.RetryInfo, HTTP Retry-After) when the queue is full.
+    queue_full_retry_seconds: float = Field(default=5.0, gt=0)
+    # Finished jobs, their events and their files are deleted this long after they finished.
+    job_retention_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # A job submitted with a request_id is kept at least this long, so a repeated request
+    # finds it. The API promises at least 24 hours, so lower values are rejected.
+    request_id_retention_seconds: float = Field(default=24 * 3600.0, ge=24 * 3600.0)
+    # How often the retention sweep runs and logs the disk use of the job files.
+    retention_sweep_seconds: float = Field(default=60.0, gt=0)
     # The pipeline's job function as "module:function".
     pipeline_entry: str = Field(default="pipeline.run:run_job", pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     pipeline: PipelineConfig = Field(default_factory=_default_pipeline_config)
@@ -65,6 +85,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
+
+    @model_validator(mode="after")
+    def _read_api_keys_file(self) -> Settings:
+        if self.api_keys_file is None:
+            return self
+        try:
+            lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f"api_keys_file ({ENV_PREFIX}API_KEYS_FILE) = {str(self.api_keys_file)!r} cannot be read: {error}"
+            ) from None
+        keys = tuple(line.strip() for line in lines if line.strip() and not line.strip().startswith("#"))
+        if not keys:
+            raise ValueError(
+                f"api_keys_file ({ENV_PREFIX}API_KEYS_FILE) = {str(self.api_keys_file)!r} holds no keys; "
+                "write one key a line, or unset the setting"
+            )
+        # The model is frozen, so the merged tuple is stored the way pydantic stores fields.
+        object.__setattr__(self, "api_keys", tuple(dict.fromkeys((*self.api_keys, *keys))))
+        return self
 
     @model_validator(mode="after")
     def _check_heartbeat_within_lease(self) -> Settings:
@@ -83,6 +123,27 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """Whether grpc_host (which the REST gateway shares) is a loopback address."""
+        host = self.grpc_host.strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def check_exposure(self) -> None:
+        """Raise SettingsError when the server would listen beyond loopback with no API keys."""
+        if self.api_keys or self.allow_insecure_no_auth or self.listens_on_loopback:
+            return
+        raise SettingsError(
+            f"Refusing to listen on {self.grpc_host!r} without API keys: anyone who can reach it could submit, "
+            f"read and cancel jobs. Set {ENV_PREFIX}API_KEYS or {ENV_PREFIX}API_KEYS_FILE, listen on 127.0.0.1, "
+            "or pass --allow-insecure-no-auth to accept the risk"
+        )
 
 
 class SettingsError(ValueError):

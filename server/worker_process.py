@@ -2,16 +2,24 @@
 
 The worker writes progress, warnings and the outcome straight to the job store
 under its lease token, so a worker whose lease was taken away (cancelled, timed
-out, requeued) can no longer change the job.
+out, requeued) can no longer change the job. The worker also renews its own
+lease from a thread: a worker that is paused or wedged stops renewing, its lease
+expires and the job is requeued, and when it resumes it finds its lease gone
+and stops. The same thread stops the worker when its server process has died.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import logging
 import os
+import shutil
+import signal
+import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +35,14 @@ logger = logging.getLogger(__name__)
 MIN_REPORT_INTERVAL_SECONDS = 0.1
 # The stage named in errors raised before the pipeline reports its first stage.
 STARTING_STAGE = "start"
+# A failure with less free space than this on the job's disk is reported as a full disk.
+DISK_FULL_FREE_BYTES = 1024 * 1024
+# Sent by the lease thread to the worker's main thread when the lease is gone.
+LEASE_LOST_SIGNAL = signal.SIGUSR1
+
+
+class LeaseLost(StaleLease):
+    """Raised in the worker's main thread when its lease thread found the lease gone."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,56 @@ class WorkerSpec:
     started_us: int
     parent_pid: int
     log_level: int = logging.INFO
+    # How long each renewal extends the lease, and how often the worker renews it.
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 5.0
+
+
+class LeaseKeeper:
+    """Renews the worker's lease from a daemon thread until the job ends or the lease is lost.
+
+    When the store rejects a renewal (the job was cancelled, timed out or requeued to
+    another attempt) or the server process that started the worker is gone, the
+    keeper interrupts the main thread with LEASE_LOST_SIGNAL, whose handler raises
+    LeaseLost, so even a pipeline stage that never reports progress stops.
+    """
+
+    def __init__(self, store: SqliteJobStore, spec: WorkerSpec) -> None:
+        self._store = store
+        self._spec = spec
+        self._lease = spec.lease
+        self._done = threading.Event()
+        self.lost_reason = ""
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        job_id = self._lease.job_id
+        while not self._done.wait(self._spec.heartbeat_seconds):
+            if os.getppid() != self._spec.parent_pid:
+                self._lose("its server process exited")
+                return
+            try:
+                self._lease = self._store.heartbeat(self._lease, self._spec.lease_seconds)
+            except StaleLease:
+                self._lose("the job was cancelled, timed out or given to another attempt")
+                return
+            except sqlite3.Error as error:
+                # A locked or briefly unwritable database: the lease still has time, so retry next beat.
+                logger.warning("Job %s: lease renewal failed (%s); retrying", job_id, error)
+
+    def _lose(self, reason: str) -> None:
+        if self._done.is_set():
+            return
+        self.lost_reason = reason
+        logger.warning("Job %s: attempt %d lost its lease: %s; stopping", self._lease.job_id,
+                       self._lease.attempt, reason)
+        os.kill(os.getpid(), LEASE_LOST_SIGNAL)
 
 
 class StoreReporter:
@@ -142,13 +208,63 @@ def build_result(output: Any, workdir: Path, started_us: int) -> dict[str, Any]:
     }
 
 
-def _failure_message(error: BaseException, stage: str) -> tuple[str, str]:
+def _exception_chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def disk_is_full(error: BaseException, workdir: Path) -> bool:
+    """Whether `error` came from a full disk: ENOSPC in its chain, or almost no space left for job files."""
+    for item in _exception_chain(error):
+        if isinstance(item, OSError) and item.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(item) or "database or disk is full" in str(item):
+            return True
+    try:
+        return shutil.disk_usage(workdir).free < DISK_FULL_FREE_BYTES
+    except OSError:
+        return False
+
+
+def _failure_message(error: BaseException, stage: str, disk_full: bool) -> tuple[str, str]:
     from pipeline.errors import StageError
 
     if isinstance(error, StageError):
-        return error.stage, str(error)
+        stage = error.stage
+    if disk_full:
+        return stage, (
+            f"{stage} failed: the server ran out of disk space while writing the job's files; "
+            "the partial files were removed, so submit the job again once an operator frees space"
+        )
+    if isinstance(error, StageError):
+        return stage, str(error)
     detail = str(error) or "no message"
     return stage, f"{stage} failed: {type(error).__name__}: {detail}"
+
+
+def _remove_partial_files(workdir: Path) -> None:
+    for child in workdir.iterdir() if workdir.is_dir() else ():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _raise_lease_lost(signum: int, frame: Any) -> None:
+    raise LeaseLost("")
+
+
+def _stop_own_children() -> None:
+    """Stop the tools (ffmpeg) this worker started; they share its process group."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.killpg(0, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def run_worker(spec: WorkerSpec) -> None:
@@ -161,6 +277,23 @@ def run_worker(spec: WorkerSpec) -> None:
     os.setpgid(0, 0)
     store = SqliteJobStore(spec.database_path)
     reporter = StoreReporter(store, spec.lease, spec.parent_pid)
+    keeper = LeaseKeeper(store, spec)
+    signal.signal(LEASE_LOST_SIGNAL, _raise_lease_lost)
+    keeper.start()
+    job_id = spec.lease.job_id
+    try:
+        _run_attempt(spec, store, reporter)
+    except StaleLease:
+        logger.info("Job %s: lease no longer held (cancelled, timed out or requeued); attempt %d stopped "
+                    "without writing", job_id, spec.lease.attempt)
+        _stop_own_children()
+    finally:
+        keeper.stop()
+        # A late signal from the lease thread must not interrupt the interpreter's exit.
+        signal.signal(LEASE_LOST_SIGNAL, signal.SIG_IGN)
+
+
+def _run_attempt(spec: WorkerSpec, store: SqliteJobStore, reporter: StoreReporter) -> None:
     job_id = spec.lease.job_id
     try:
         from pipeline.models import JobRequest
@@ -173,13 +306,16 @@ def run_worker(spec: WorkerSpec) -> None:
         store.complete(spec.lease, result, tuple(output.warnings))
         logger.info("Job %s completed", job_id)
     except StaleLease:
-        logger.info("Job %s: lease no longer held (cancelled, timed out or requeued); stopping", job_id)
+        raise
     except Exception as error:  # noqa: BLE001 - every pipeline failure must end the job as failed
-        stage, message = _failure_message(error, reporter.stage)
+        disk_full = disk_is_full(error, spec.workdir)
+        stage, message = _failure_message(error, reporter.stage, disk_full)
         if type(error).__name__ == "StageError":
             logger.warning("Job %s failed: %s", job_id, message)
         else:
             logger.exception("Job %s failed in stage %s", job_id, stage)
+        if disk_full:
+            _remove_partial_files(spec.workdir)
         try:
             store.fail(spec.lease, stage, message)
         except StaleLease:

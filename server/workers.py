@@ -1,15 +1,18 @@
 """The worker supervisor: claims pending jobs and runs each in its own spawned process.
 
 The supervisor runs on a thread of the server process, never on the event loop.
-It renews the leases of its running jobs and stops a worker whose job was
-cancelled or ran out of time. It requeues jobs whose worker was lost, in any
-process sharing the store. When the server stops, it hands running jobs back to
-the queue.
+Each worker renews its own lease (see worker_process.LeaseKeeper), so a worker
+that is paused or wedged loses its job once the lease expires. The supervisor
+stops a worker whose job was cancelled, ran out of time or went to another
+attempt, requeues jobs whose worker was lost in any process sharing the store,
+and runs the retention sweep. When the server stops, it hands running jobs back
+to the queue.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import multiprocessing
 import multiprocessing.process
@@ -22,8 +25,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.retention import sweep
 from server.settings import Settings
-from server.store import JobStatus, Lease, SqliteJobStore, StaleLease
+from server.store import JobNotFound, JobRecord, JobStatus, Lease, SqliteJobStore, StaleLease
 from server.worker_process import WorkerSpec, run_worker
 
 logger = logging.getLogger(__name__)
@@ -42,7 +46,6 @@ class _RunningJob:
     process: multiprocessing.process.BaseProcess
     workdir: Path
     started_at: float
-    last_heartbeat: float
     stage: str = ""
     stage_started_at: float = 0.0
     finished_at: float | None = None
@@ -75,6 +78,10 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._running: dict[str, _RunningJob] = {}
+        # Workers whose attempt is over (outcome stored, or lease lost) but whose process
+        # has not exited yet; they no longer count against max_concurrent_jobs.
+        self._retiring: list[_RunningJob] = []
+        self._next_sweep = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,10 +118,15 @@ class Supervisor:
         self._release_all()
 
     def _tick(self) -> None:
+        # The reaper: runs on the first round after start-up and on every round after it.
         for outcome in self._store.requeue_expired(self._settings.max_attempts):
             logger.warning("Job %s: lease expired; now %s (attempt %d)", outcome.job_id, outcome.status.value, outcome.attempt)
         for job_id in list(self._running):
             self._check(self._running[job_id])
+        self._reap_retiring()
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self._settings.retention_sweep_seconds
+            sweep(self._settings, self._store, busy=set(self._running))
         while len(self._running) < self._settings.max_concurrent_jobs and not self._stopping.is_set():
             lease = self._store.claim_next(self.worker_id, self._settings.lease_seconds)
             if lease is None:
@@ -124,9 +136,34 @@ class Supervisor:
     def _launch(self, lease: Lease) -> None:
         job = self._store.get_job(lease.job_id)
         workdir = job_workdir(self._settings, lease.job_id)
-        # A new attempt starts from an empty directory: nothing from a lost attempt leaks in.
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
+        # An earlier attempt of this job still exiting here must not write into the new attempt's files.
+        for old in [item for item in self._retiring if item.lease.job_id == lease.job_id]:
+            self._stop_process(old)
+            self._retiring.remove(old)
+        try:
+            # A new attempt starts from an empty directory: nothing from a lost attempt leaks in.
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir(parents=True)
+            process = self._start_worker(lease, job, workdir)
+        except OSError as error:
+            self._fail_launch(lease, error)
+            return
+        self._running[lease.job_id] = _RunningJob(
+            lease=lease, process=process, workdir=workdir, started_at=time.monotonic(), stage=job.stage,
+            stage_started_at=time.monotonic(),
+        )
+        logger.info("Job %s: attempt %d started in worker process %s", lease.job_id, lease.attempt, process.pid)
+
+    def _fail_launch(self, lease: Lease, error: OSError) -> None:
+        logger.error("Job %s: could not start its worker: %s", lease.job_id, error)
+        reason = ("the server ran out of disk space" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                  else "the server could not prepare the job")
+        try:
+            self._store.fail(lease, "start", f"start failed: {reason}; submit the job again later")
+        except StaleLease:
+            pass
+
+    def _start_worker(self, lease: Lease, job: JobRecord, workdir: Path) -> multiprocessing.process.BaseProcess:
         spec = WorkerSpec(
             database_path=self._settings.database_path.resolve(),
             workdir=workdir.resolve(),
@@ -145,19 +182,21 @@ class Supervisor:
             started_us=job.started_us or job.created_us,
             parent_pid=os.getpid(),
             log_level=logging.getLogger().getEffectiveLevel(),
+            lease_seconds=self._settings.lease_seconds,
+            heartbeat_seconds=self._settings.heartbeat_seconds,
         )
         process = self._context.Process(target=run_worker, args=(spec,), name=f"ragnarok-worker-{lease.job_id}")
         process.start()
-        now = time.monotonic()
-        self._running[lease.job_id] = _RunningJob(
-            lease=lease, process=process, workdir=workdir, started_at=now, last_heartbeat=now,
-            stage=job.stage, stage_started_at=now,
-        )
-        logger.info("Job %s: attempt %d started in worker process %s", lease.job_id, lease.attempt, process.pid)
+        return process
 
     def _check(self, running: _RunningJob) -> None:
         job_id = running.lease.job_id
-        job = self._store.get_job(job_id)
+        try:
+            job = self._store.get_job(job_id)
+        except JobNotFound:
+            self._stop_process(running)
+            del self._running[job_id]
+            return
         now = time.monotonic()
 
         if job.status is JobStatus.CANCELLED:
@@ -174,12 +213,16 @@ class Supervisor:
                 self._worker_lost(running, f"its worker process exited with code {running.process.exitcode}")
             return
 
-        if job.status is not JobStatus.RUNNING:
-            # The worker stored the outcome (or lost its lease) and should exit by itself.
-            running.finished_at = running.finished_at or now
-            if now - running.finished_at > EXIT_AFTER_OUTCOME_SECONDS:
-                self._stop_process(running)
-                del self._running[job_id]
+        if job.status is not JobStatus.RUNNING or job.attempt != running.lease.attempt:
+            # The worker stored the outcome, or its lease expired and the job went back to the
+            # queue or to another attempt. Either way it should exit by itself; it gets a grace
+            # period and is stopped after that.
+            if job.status is not JobStatus.COMPLETED and job.status is not JobStatus.FAILED:
+                logger.warning("Job %s: attempt %d lost its lease (job now %s, attempt %d)", job_id,
+                               running.lease.attempt, job.status.value, job.attempt)
+            running.finished_at = now
+            del self._running[job_id]
+            self._retiring.append(running)
             return
 
         if job.stage != running.stage:
@@ -195,14 +238,17 @@ class Supervisor:
                            f"{self._settings.stage_timeout_seconds:g} seconds (RAGNAROK_STAGE_TIMEOUT_SECONDS)")
             return
 
-        if now - running.last_heartbeat >= self._settings.heartbeat_seconds:
-            try:
-                running.lease = self._store.heartbeat(running.lease, self._settings.lease_seconds)
-                running.last_heartbeat = now
-            except StaleLease:
-                logger.warning("Job %s: lease lost to another worker; stopping this attempt", job_id)
+    def _reap_retiring(self) -> None:
+        now = time.monotonic()
+        for running in list(self._retiring):
+            if not running.process.is_alive():
+                running.process.join()
+                self._retiring.remove(running)
+            elif running.finished_at is not None and now - running.finished_at > EXIT_AFTER_OUTCOME_SECONDS:
+                logger.warning("Job %s: worker %s of attempt %d did not exit; stopping it", running.lease.job_id,
+                               running.process.pid, running.lease.attempt)
                 self._stop_process(running)
-                del self._running[job_id]
+                self._retiring.remove(running)
 
     def _time_out(self, running: _RunningJob, error: str) -> None:
         job_id = running.lease.job_id
@@ -237,6 +283,9 @@ class Supervisor:
         running.stopped = True
 
     def _release_all(self) -> None:
+        for running in self._retiring:
+            self._stop_process(running)
+        self._retiring.clear()
         for job_id, running in list(self._running.items()):
             self._stop_process(running)
             try:

@@ -83,6 +83,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_us DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_us);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_request_id
     ON jobs (owner_key_hash, request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner_key_hash, created_us DESC);
 CREATE TABLE IF NOT EXISTS events (
     job_id TEXT NOT NULL REFERENCES jobs (id),
     sequence INTEGER NOT NULL,
@@ -208,11 +209,17 @@ class SqliteJobStore:
     # Helpers used inside a transaction
 
     @staticmethod
-    def _fetch_job(connection: sqlite3.Connection, job_id: str) -> JobRecord:
+    def _fetch_row(connection: sqlite3.Connection, job_id: str, owner: str | None = None) -> sqlite3.Row:
+        """Read a job's row; a job owned by another key is reported as not found, never as forbidden."""
         row = connection.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
+        if row is None or (owner is not None and not hmac.compare_digest(row["owner_key_hash"], owner)):
             raise JobNotFound(job_id)
-        return _row_to_job(row)
+        assert isinstance(row, sqlite3.Row)
+        return row
+
+    @classmethod
+    def _fetch_job(cls, connection: sqlite3.Connection, job_id: str, owner: str | None = None) -> JobRecord:
+        return _row_to_job(cls._fetch_row(connection, job_id, owner))
 
     @staticmethod
     def _fetch_leased(connection: sqlite3.Connection, lease: Lease) -> sqlite3.Row:
@@ -300,14 +307,16 @@ class SqliteJobStore:
             )
             return self._fetch_job(connection, job_id), True
 
-    def get_job(self, job_id: str) -> JobRecord:
+    def get_job(self, job_id: str, owner: str | None = None) -> JobRecord:
         with self._read() as connection:
-            return self._fetch_job(connection, job_id)
+            return self._fetch_job(connection, job_id, owner)
 
-    def get_job_and_events(self, job_id: str, after_sequence: int, limit: int = 500) -> tuple[JobRecord, list[EventRecord]]:
+    def get_job_and_events(
+        self, job_id: str, after_sequence: int, limit: int = 500, owner: str | None = None
+    ) -> tuple[JobRecord, list[EventRecord]]:
         """Read a job and its events after `after_sequence` in one consistent snapshot."""
         with self._read() as connection:
-            job = self._fetch_job(connection, job_id)
+            job = self._fetch_job(connection, job_id, owner)
             rows = connection.execute(
                 "SELECT * FROM events WHERE job_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
                 (job_id, after_sequence, limit),
@@ -335,11 +344,14 @@ class SqliteJobStore:
             )
         return int(created_us), str(job_id)
 
-    def list_jobs(self, status: JobStatus | None, page_size: int, page_token: str) -> JobPage:
+    def list_jobs(self, status: JobStatus | None, page_size: int, page_token: str, owner: str | None = None) -> JobPage:
         with self._read() as connection:
             key = self._page_token_key(connection)
             conditions: list[str] = []
             parameters: list[Any] = []
+            if owner is not None:
+                conditions.append("owner_key_hash = ?")
+                parameters.append(owner)
             if status is not None:
                 conditions.append("status = ?")
                 parameters.append(status.value)
@@ -370,6 +382,17 @@ class SqliteJobStore:
 
     def events_after(self, job_id: str, after_sequence: int, limit: int = 500) -> list[EventRecord]:
         return self.get_job_and_events(job_id, after_sequence, limit)[1]
+
+    def last_sequences(self, job_ids: list[str]) -> dict[str, int]:
+        """Return each existing job's latest event sequence; one cheap query for every watched job."""
+        if not job_ids:
+            return {}
+        with self._read() as connection:
+            placeholders = ",".join("?" * len(job_ids))
+            rows = connection.execute(
+                f"SELECT id, last_sequence FROM jobs WHERE id IN ({placeholders})", job_ids
+            ).fetchall()
+        return {row["id"]: int(row["last_sequence"]) for row in rows}
 
     # Leases and worker writes
 
@@ -480,12 +503,10 @@ class SqliteJobStore:
             status=JobStatus.FAILED, now=now,
         )
 
-    def cancel(self, job_id: str) -> CancelOutcome:
+    def cancel(self, job_id: str, owner: str | None = None) -> CancelOutcome:
         now = now_us()
         with self._write() as connection:
-            row = connection.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFound(job_id)
+            row = self._fetch_row(connection, job_id, owner)
             status = JobStatus(row["status"])
             if status is JobStatus.CANCELLED:
                 return CancelOutcome(job=_row_to_job(row))
@@ -541,3 +562,28 @@ class SqliteJobStore:
                 self._requeue_row(connection, row, "its worker stopped renewing the lease", max_attempts, now)
                 for row in rows
             ]
+
+    # Retention
+
+    def delete_finished(self, finished_before_us: int, request_ids_before_us: int, limit: int = 500) -> list[str]:
+        """Delete up to `limit` finished jobs last changed before `finished_before_us`, with their events.
+
+        A job that carries a request_id is kept until `request_ids_before_us` too, so a
+        repeated request finds its job for the whole idempotency window. Returns the ids
+        deleted, so the caller can remove their files.
+        """
+        with self._write() as connection:
+            rows = connection.execute(
+                "SELECT id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND updated_us < ?"
+                " AND (request_id IS NULL OR updated_us < ?) ORDER BY updated_us LIMIT ?",
+                (finished_before_us, request_ids_before_us, limit),
+            ).fetchall()
+            job_ids = [row["id"] for row in rows]
+            for job_id in job_ids:
+                connection.execute("DELETE FROM events WHERE job_id = ?", (job_id,))
+                connection.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        return job_ids
+
+    def job_ids(self) -> set[str]:
+        with self._read() as connection:
+            return {row[0] for row in connection.execute("SELECT id FROM jobs")}
