@@ -141,8 +141,8 @@ def test_disconnect_cancels_watch_but_not_job(client: httpx.Client, gateway: Gat
     ):
         time.sleep(0.02)
 
-    assert all(call.done() for call in calls)
-    assert not calls & gateway.backend.open_watches
+    assert all(call.done() for call in calls), calls
+    assert not calls & gateway.backend.open_watches, gateway.backend.open_watches
     assert client.get(f"{API}/jobs/{job['job_id']}").json()["status"] == "running"
     client.delete(f"{API}/jobs/{job['job_id']}")
 

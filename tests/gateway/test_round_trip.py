@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -39,3 +40,17 @@ def test_example_body_round_trip(server: ServerHandle, tmp_path: Path) -> None:
     ).stdout)
     assert {stream["codec_type"] for stream in probed["streams"]} == {"video", "audio"}
     assert float(probed["format"]["duration"]) > 0
+
+
+def test_trace_id_reaches_serve_log(server: ServerHandle) -> None:
+    assert server.http_base_url is not None
+    with httpx.Client(base_url=server.http_base_url, timeout=30) as client:
+        trace_id = client.get(f"{API}/jobs/job_000000000000").headers["x-trace-id"]
+
+    # The access line is written after the response, so it may trail the client briefly.
+    deadline = time.monotonic() + 5
+    while trace_id not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert f"GET {API}/jobs/job_000000000000 -> 404" in server.log()
+    assert f"trace_id={trace_id}" in server.log()
