@@ -45,8 +45,10 @@ def safe_area(preset: PlatformPreset) -> tuple[float, float, float, float]:
 def assert_fits(cues: tuple[CaptionCue, ...], layout: object, preset: PlatformPreset) -> None:
     left, top, width, height = layout.box  # type: ignore[attr-defined]
     safe_left, safe_top, safe_right, safe_bottom = safe_area(preset)
-    assert left >= safe_left and top >= safe_top
-    assert left + width <= safe_right and top + height <= safe_bottom
+    assert left >= safe_left
+    assert top >= safe_top
+    assert left + width <= safe_right
+    assert top + height <= safe_bottom
     font = ImageFont.truetype(str(layout.font_path), layout.font_size, index=layout.font_index)  # type: ignore[attr-defined]
     line_height = layout.font_size * layout.line_spacing  # type: ignore[attr-defined]
     for cue in cues:
@@ -64,8 +66,8 @@ def test_captions_fit_safe_area(platform: str, text: str) -> None:
     preset = get_preset(platform)
     cues, layout = build_captions(voiceover_for([text]), script_of([text]), preset, language="en")
     assert_fits(cues, layout, preset)
-    shown = "".join("".join(cue.lines) for cue in cues).replace(" ", "")
-    assert shown == text.replace(" ", ""), "a long token was cut instead of wrapped"
+    drawn = "".join("".join(cue.lines) for cue in cues).replace(" ", "")
+    assert drawn == text.replace(" ", ""), "a long token was cut instead of wrapped"
 
 
 def test_long_sentence_has_25_words() -> None:

@@ -42,7 +42,8 @@ def test_quality_passes_good_file(tmp_path: Path, soundtrack: Path) -> None:
     report = check_output(video, PRESET, duration=6.0)
     assert abs(report.duration - 6.0) <= 1 / 30
     assert (report.width, report.height, report.fps) == (320, 180, 30.0)
-    assert report.video_codec == "h264" and report.audio_codec == "aac"
+    assert report.video_codec == "h264"
+    assert report.audio_codec == "aac"
     assert -15.0 <= report.integrated_lufs <= -13.0
     assert report.true_peak_dbtp <= -1.0
     details = report.as_details()
@@ -60,13 +61,15 @@ def failure(video: Path, duration: float = 6.0, preset: PlatformPreset = PRESET)
 def test_quality_rejects_wrong_duration(tmp_path: Path, soundtrack: Path) -> None:
     video = encode(tmp_path / "short.mp4", MOVING, ["-i", str(soundtrack)], seconds=5.0)
     message = failure(video)
-    assert "duration is 5.0" in message and "expected 6.000 s" in message
+    assert "duration is 5.0" in message
+    assert "expected 6.000 s" in message
 
 
 def test_quality_rejects_silent_audio(tmp_path: Path) -> None:
     video = encode(tmp_path / "silent.mp4", MOVING, ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"], seconds=6.0)
     message = failure(video)
-    assert "integrated loudness is" in message and "expected -14 +/- 1 LU" in message
+    assert "integrated loudness is" in message
+    assert "expected -14 +/- 1 LU" in message
 
 
 def test_quality_rejects_loud_audio(tmp_path: Path) -> None:
@@ -88,7 +91,8 @@ def test_quality_rejects_frozen_video(tmp_path: Path, soundtrack: Path) -> None:
         extra=["-vf", "trim=end=2,setpts=PTS-STARTPTS,tpad=stop_mode=clone:stop_duration=4"],
     )
     message = failure(video)
-    assert "video is frozen from 2." in message and "to 6.00 s" in message
+    assert "video is frozen from 2." in message
+    assert "to 6.00 s" in message
 
 
 def test_quality_rejects_missing_audio(tmp_path: Path) -> None:
