@@ -131,7 +131,7 @@ _HOOKS = {
     ),
     "refined": (
         "Some things are simply made better. {brand} is one of them.",
-        "For {audience} who notice the difference, there is {brand}.",
+        "For those who notice the difference, there is {brand}.",
         "Introducing {brand}.",
         "Quality speaks softly. {brand} speaks for itself.",
     ),
@@ -164,7 +164,6 @@ _SHORT_PROBLEMS = ("{Pain}? Not anymore.", "Tired of {pain}?")
 
 _MORE_PROBLEMS = (
     "Then there's {pain3}.",
-    "Meanwhile, {pain3} keeps piling up.",
     "And the longer it goes on, the more it costs.",
 )
 
@@ -195,7 +194,6 @@ _PAYOFFS = (
     "{Payoff}, without {without}.",
     "That means {payoff} for {audience}.",
     "{Payoff}, on your terms.",
-    "So {payoff} stops being a wish and starts being a plan.",
 )
 
 # How it works, by the kind of thing sold: a service you set up, or a product or place you buy from.
@@ -217,11 +215,23 @@ _PRODUCT_INDUSTRIES = frozenset({"food", "fashion", "beauty", "retail", "gaming"
 _IMAGINE = (
     "Imagine starting every week with {payoff} already in place.",
     "Now picture what {audience_short} could do with {payoff}.",
-    "Think about what changes when {payoff} is simply there.",
+    "Think about what changes when you have {payoff}.",
+)
+
+# Lines that go deeper on one benefit, for long ads.
+_DEPTH = (
+    "Why does {payoff} matter? Because your time is worth more than {pain}.",
+    "Plenty of {product_plural} promise {payoff}. {brand} delivers it.",
+    "It's not magic. It's {payoff}, done right.",
+    "{brand} was designed around one question: what do {audience_short} actually need?",
+    "From the first day, you'll notice the difference.",
+    "Less time lost to {pain2}, more time for what matters.",
+    "Every detail of {brand} is there to make {payoff} simple.",
+    "It's the kind of change you feel in the first week.",
 )
 
 _URGENCY = (
-    "The sooner you start, the sooner {payoff} is yours.",
+    "The sooner you start, the sooner you get {payoff}.",
     "Your next chapter starts with one step.",
 )
 
@@ -493,6 +503,15 @@ def _extra_lines(writer: _CopyWriter) -> Iterator[tuple[ScriptSection, str]]:
     pools.append(("hook", writer.options(_SECOND_HOOKS)[:1]))
     pools.append(("cta", writer.options(_URGENCY)[:1]))
     pools.append(("solution", extra_benefits))
+    depth_lines: list[str] = []
+    payoffs = [benefit.payoff for benefit in writer.benefits] or [writer.profile.benefits[0]]
+    depth_order = list(_DEPTH)
+    writer.rng.shuffle(depth_order)
+    for offset, pattern in enumerate(depth_order):
+        rendered = writer.render(pattern, payoff=payoffs[offset % len(payoffs)])
+        if rendered:
+            depth_lines.append(rendered)
+    pools.append(("solution", depth_lines))
     pools.append(("solution", writer.options(_PAYOFFS, payoff=writer.profile.benefits[0])[:1]))
     # Round-robin so a long ad grows every section instead of exhausting one.
     index = 0
@@ -603,24 +622,24 @@ def _join_list(items: list[str]) -> str:
 
 _CJK_PATTERNS: dict[str, dict[ScriptSection, tuple[str, ...]]] = {
     "zh": {
-        "hook": ("{audience}，{brand}来了。", "还在等什么？{brand}，为{audience}而生。"),
+        "hook": ("{audience}，{brand}来了。", "还在等什么？{brand}，为{audience}而生。", "{brand}，来了。"),
         "problem": ("每天的忙碌，让美好的事情一再被推迟。", "时间总是不够用，选择总是太复杂。"),
         "solution": ("{brand}带来{benefit}。", "有了{brand}，{benefit}变得轻而易举。", "{benefit}，从第一天开始。"),
-        "proof": ("越来越多的{audience}已经选择了{brand}。", "用过的人，都不想再回到从前。"),
+        "proof": ("越来越多的{audience}已经选择了{brand}。", "用过的人，都不想再回到从前。", "用过的人都说好。"),
         "cta": ("{cta}，体验{brand}。", "{brand}，{cta}。"),
     },
     "ja": {
-        "hook": ("{audience}へ。{brand}、誕生。", "{brand}が、毎日を変えます。"),
+        "hook": ("{audience}へ。{brand}、誕生。", "{brand}が、毎日を変えます。", "{brand}、誕生。"),
         "problem": ("忙しい毎日、大切なことが後回しになっていませんか。", "時間が足りない。選ぶのも面倒。"),
         "solution": ("{brand}なら、{benefit}。", "{benefit}を、もっと手軽に。", "{benefit}も、{brand}におまかせ。"),
-        "proof": ("多くの{audience}が、すでに{brand}を選んでいます。", "一度使えば、もう手放せません。"),
+        "proof": ("多くの{audience}が、すでに{brand}を選んでいます。", "一度使えば、もう手放せません。", "評判、上々です。"),
         "cta": ("{brand}。{cta}。", "{cta}、{brand}で。"),
     },
     "ko": {
-        "hook": ("{audience}{audience_eul} 위한 {brand}.", "{brand}{brand_ga} 하루를 바꿉니다."),
+        "hook": ("{audience}{audience_eul} 위한 {brand}.", "{brand}{brand_ga} 하루를 바꿉니다.", "{brand}, 등장."),
         "problem": ("바쁜 하루, 소중한 일은 늘 뒤로 밀립니다.", "시간은 부족하고, 선택은 너무 복잡합니다."),
         "solution": ("{brand}{brand_wa} 함께라면 {benefit}도 간편합니다.", "{benefit}, 이제 더 쉽게.", "{benefit}까지 {brand}에 맡기세요."),
-        "proof": ("이미 많은 분들이 {brand}{brand_eul} 선택했습니다.", "한 번 써 보면 다시는 돌아갈 수 없습니다."),
+        "proof": ("이미 많은 분들이 {brand}{brand_eul} 선택했습니다.", "한 번 써 보면 다시는 돌아갈 수 없습니다.", "써 보면 압니다."),
         "cta": ("{brand}. {cta}.", "{cta}. {brand}."),
     },
 }
@@ -669,6 +688,15 @@ def _write_cjk_lines(analysis: BriefAnalysis, *, duration_seconds: float, words_
     if seconds() > high and lines["problem"]:
         lines["problem"] = []
         notes.append("The problem line was left out so the copy fits the time before the end card.")
+    if seconds() > high:
+        # Still long: use the shortest pattern in every section.
+        for section in ("hook", "proof", "cta", "solution"):
+            for position, line in enumerate(lines[section]):
+                shortest = min(
+                    (make(section, pattern, benefit=benefits[position % len(benefits)] if benefits else "") for pattern in order[section]),
+                    key=lambda candidate: spoken_units(candidate.spoken, language),
+                )
+                lines[section][position] = shortest
     for section in ("problem", "proof", "hook", "cta"):
         for pattern in order[section][1:]:
             if seconds() >= target:
