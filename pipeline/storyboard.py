@@ -165,7 +165,7 @@ def title_for_line(line: ScriptLine, analysis: BriefAnalysis) -> str:
         return clause[:12]
     if line.section == "cta":
         return _limit_words(analysis.call_to_action, 6) if len(analysis.call_to_action.split()) >= 2 else f"{analysis.call_to_action} {analysis.brand}"
-    candidates = [part.strip() for part in re.split(r"[.?!;:]\s*", text) if part.strip()]
+    candidates = [part.strip() for part in re.split(r"[.?!;:](?:\s+|$)", text) if part.strip()]
     after_colon = text.split(":", 1)[1].strip() if ":" in text else ""
     if after_colon and len(after_colon.split()) >= 2:
         candidates.insert(0, after_colon)
@@ -202,7 +202,7 @@ def _limit_words(text: str, limit: int) -> str:
 
 
 def _title_case(text: str) -> str:
-    small = {"a", "an", "the", "and", "or", "of", "to", "for", "in", "on", "at", "by", "with"}
+    small = {"a", "an", "the", "and", "or", "of", "to", "for", "from", "in", "on", "at", "by", "with"}
     words = text.split()
     result: list[str] = []
     for position, word in enumerate(words):
