@@ -163,7 +163,7 @@ def title_for_line(line: ScriptLine, analysis: BriefAnalysis) -> str:
     if analysis.language in ("zh", "ja", "ko") and not re.search(r"[A-Za-z]{3}", text):
         clause = re.split(r"[，。！？、,.!?]", text)[0] or text
         return clause[:12]
-    if line.section == "cta":
+    if line.section == "cta" and analysis.call_to_action.lower() in text.lower():
         return _limit_words(analysis.call_to_action, 6) if len(analysis.call_to_action.split()) >= 2 else f"{analysis.call_to_action} {analysis.brand}"
     candidates = [part.strip() for part in re.split(r"[.?!;:](?:\s+|$)", text) if part.strip()]
     after_colon = text.split(":", 1)[1].strip() if ":" in text else ""
