@@ -2,7 +2,7 @@
 
 Deterministic and offline: the same request always gives the same analysis.
 The style, industry and voice style from the request steer the defaults; an
-unknown value falls back to a sensible default and says so in `fallbacks`.
+unknown value falls back to a sensible default, recorded in `fallbacks`.
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ class NamedColour:
 
 
 def colour_vocabulary() -> dict[str, str]:
-    """Return every base colour name this module knows, lowercase with spaces, mapped to "#rrggbb"."""
+    """Return the colour vocabulary: lowercase names, with spaces, mapped to "#rrggbb"."""
     vocabulary = {name: webcolors.name_to_hex(name) for name in webcolors.names("css3")}
     for css_name, hex_value in list(vocabulary.items()):
         spaced = _space_css_name(css_name)

@@ -1,8 +1,8 @@
 """Plan the shots: one scene per spoken line, then a brand end card that runs to the exact duration.
 
-Scene i starts when its line starts (the first at 0), scenes cover the whole
-video without gaps, and no scene is shorter than MIN_SCENE_SECONDS: a line with
-no narration or too little time is folded into the scene before it.
+Scene i starts when its line starts (the first at 0), and scenes cover the
+whole video without gaps. No scene is shorter than MIN_SCENE_SECONDS, because a
+line with no narration or too little time is folded into the scene before it.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _group_lines(spoken: list[tuple[ScriptLine, LineTiming]], end_card_start: fl
             groups[-1][1].append(line)
             continue
         if not groups and empty:
-            # An empty first line still opens the video; the next line's scene starts on time.
+            # An empty first line still opens the video at 0 s; the merge below gives it the next line.
             groups.append((0.0, [line]))
             continue
         groups.append((start, [line]))

@@ -4,9 +4,9 @@ Captions keep the written text; only the voice reads the result of `to_spoken`.
 English gets numbers, prices, times, abbreviations, initialisms, URLs and
 e-mail addresses spelled out, because Piper and espeak-ng guess badly at
 "NYC" (read as one syllable) or a lone "A" (read as the article). Chinese is
-turned into tone-numbered pinyin and Japanese into hiragana, the forms that
-espeak-ng's "cmn-latn-pinyin" and "ja" voices read in full; its dictionaries
-for Han characters are incomplete in the Debian package (espeak-ng 1.51).
+turned into tone-numbered pinyin and Japanese into hiragana, because the Han
+dictionaries in Debian's espeak-ng 1.51 are incomplete. Its "cmn-latn-pinyin"
+and "ja" voices read those forms in full.
 """
 
 from __future__ import annotations

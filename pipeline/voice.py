@@ -7,14 +7,14 @@ Korean, which the installed Piper voice cannot speak. Nothing is downloaded.
 
 Determinism: Piper's VITS model draws its noise inside onnxruntime
 (RandomNormalLike without a seed attribute), so the same text gives different
-audio on every call. Seeding onnxruntime's global generator with
-`onnxruntime.set_seed` before an InferenceSession is built makes that session's
-draws repeat, so each voiceover builds one session seeded with the job seed and
-reads its lines in order: the same script and seed give byte-identical audio.
-Zero noise (noise_scale = noise_w_scale = 0) is also deterministic, but measured
-on a 75-word script it gave the same pitch spread (4.1-4.4 semitones standard
-deviation with either setting) and pauses as the model's trained defaults, so
-there was no gain in giving up the model's own prosody noise and per-seed variety.
+audio on every call. `onnxruntime.set_seed` before an InferenceSession is built
+makes that session's draws repeat. Each voiceover therefore builds one session
+seeded with the job seed and reads its lines in order, and the same script and
+seed give byte-identical audio. Zero noise (noise_scale = noise_w_scale = 0) is
+also deterministic. On a 75-word script it gave the same pitch spread as the
+trained defaults (4.1-4.4 semitones standard deviation of an autocorrelation F0
+track with either setting) and 11-12 pauses of 150 ms or more with both. So the
+defaults stay, with their per-seed variety.
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ MAX_SPEEDUP = 1.3
 MAX_TEMPO_STRETCH = 1.25
 
 # Measured speaking rates in pipeline.script.spoken_units per minute (English syllables / 1.5;
-# syllables for "zh", kana for "ja", Hangul syllables for "ko"), over trimmed line audio without pauses. Method: 24
-# English lines written by pipeline.script for four briefs (and 8 lines per CJK language), read by
-# each engine at each style's settings on the 2-vCPU development machine with piper-tts 1.8.0 and
-# espeak-ng 1.51; tests/pipeline/test_voice.py re-measures one style per engine and fails past 12 %.
+# syllables for "zh", kana for "ja", Hangul syllables for "ko"), over trimmed line audio without pauses.
+# Method: 24 English lines written by pipeline.script for four briefs, and 8 to 11 lines per CJK
+# language, read by each engine at each style's settings with piper-tts 1.8.0 and espeak-ng 1.51 on a
+# 2-vCPU machine. tests/pipeline/test_voice.py re-measures the professional style and fails past 12 %.
 MEASURED_RATES: dict[tuple[Engine, str, str], float] = {
     ("piper", "professional", "en"): 177.7,
     ("piper", "energetic", "en"): 188.3,
