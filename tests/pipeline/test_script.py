@@ -97,8 +97,8 @@ def test_spoken_length_fits_time(analyses: dict[str, BriefAnalysis], name: str, 
     script = write_script(analyses[name], duration_seconds=duration, words_per_minute=WPM, seed=5)
     available = speech_seconds_available(duration)
     seconds = estimate_speech_seconds(script.lines, WPM)
-    # A 15 s ad has room for about 30 words; a long benefit may overshoot the aim by a little,
-    # which the voice stage absorbs by reading faster, but the copy must still fit the time.
+    # A 15 s ad has room for about 30 words, so a long benefit may overshoot the aim a little.
+    # The voice stage absorbs that by reading faster, but the copy must still fit the time.
     assert seconds <= available * (MAX_FILL if duration > 15 else 1.0)
     assert seconds >= available * MIN_FILL, (seconds, available, script.fallbacks)
 

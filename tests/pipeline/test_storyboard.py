@@ -200,3 +200,20 @@ def test_title_table(seed_analysis: BriefAnalysis, text: str, section: str, expe
 def test_cjk_title_is_first_clause() -> None:
     analysis = analyze_brief(JobRequest(brief="为忙碌的家庭打造的“晨光咖啡”智能咖啡机。突出：一键冲泡、静音设计。"))
     assert title_for_line(line("hook", "还在等什么？晨光咖啡，为忙碌的家庭而生。"), analysis) == "还在等什么"
+
+
+def test_whole_chain_is_deterministic(tmp_path: Path) -> None:
+    def run(workdir: Path) -> tuple[Script, Storyboard, bytes]:
+        analysis = analyze_brief(JobRequest(brief=SEED_BRIEF))
+        voice = select_voice(analysis.voice_style, analysis.language)
+        script = write_script(analysis, duration_seconds=15, words_per_minute=voice.words_per_minute, seed=21)
+        take = synthesize_voiceover(script, voice, workdir, seed=21, max_duration=speech_seconds_available(15))
+        storyboard = plan_storyboard(analysis, script, take, duration_seconds=15, seed=21)
+        check_invariants(storyboard, 15.0)
+        return script, storyboard, take.path.read_bytes()
+
+    first = run(tmp_path / "first")
+    second = run(tmp_path / "second")
+    assert first[0] == second[0]
+    assert first[1] == second[1]
+    assert first[2] == second[2]

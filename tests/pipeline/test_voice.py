@@ -176,7 +176,8 @@ def test_extra_proof_lines_dropped_when_far_too_long(tmp_path: Path) -> None:
     fitted = synthesize_voiceover(script, voice, tmp_path / "fitted", seed=1, max_duration=limit)
     kept = [timing.index for timing in fitted.lines]
     assert fitted.duration <= limit
-    assert kept[0] == 0 and kept[-1] == 4
+    assert kept[0] == 0
+    assert kept[-1] == 4
     assert 1 in kept
     assert len(kept) < 5
 
