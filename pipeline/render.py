@@ -36,8 +36,8 @@ logger = logging.getLogger(__name__)
 FFMPEG = "/usr/bin/ffmpeg"
 _F_SETPIPE_SZ = 1031
 _PIPE_BYTES = 1 << 20
-# Scenes kept built at once: the current one, the next (during a transition) and one spare.
-_SCENE_CACHE = 3
+# Scenes kept built at once: the current one and its neighbour during a transition.
+_SCENE_CACHE = 2
 _STDERR_TAIL = 2000
 
 
@@ -387,7 +387,7 @@ def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallb
                 break
             if isinstance(item, BaseException):
                 raise item
-            view = memoryview(buffers[item])
+            view = memoryview(buffers[item].data)
             while view:
                 view = view[os.write(fd, view) :]
             free.put(item)

@@ -17,7 +17,7 @@ Backdrop = Literal["neon_grid", "flat", "panels", "blobs", "velvet", "film"]
 
 @dataclass(frozen=True)
 class StyleKit:
-    """How one style looks and moves."""
+    """Look and motion rules of one style."""
 
     name: str
     backdrop: Backdrop

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LayerContext:
-    """What every layer builder of one scene needs."""
+    """Inputs shared by the layer builders of one scene."""
 
     width: int
     height: int
@@ -57,7 +57,7 @@ _MOTIF_WORDS = {
 
 
 def motifs_for(direction: str) -> tuple[str, ...]:
-    """Return the motifs a visual direction asks for, in a fixed order."""
+    """Return the motifs a visual direction names, in a fixed order."""
     text = direction.lower()
     return tuple(name for name, pattern in _MOTIF_WORDS.items() if re.search(pattern, text))
 
@@ -127,7 +127,8 @@ def _linear_gradient(width: int, height: int, start: RGB, end: RGB, angle_deg: f
     position = position - position.min()
     position /= max(float(position.max()), 1e-6)
     first, second = np.array(start, np.float32), np.array(end, np.float32)
-    return first + (second - first) * position[..., None]
+    gradient: NDArray[np.float32] = first + (second - first) * position[..., None]
+    return gradient
 
 
 def _add_glow(image: NDArray[np.float32], cx: float, cy: float, radius: float, colour: RGB, strength: float) -> None:
@@ -161,7 +162,8 @@ def _cover_image(path: Path, width: int, height: int) -> Image.Image:
     resized = picture.resize((max(width, round(picture.width * scale)), max(height, round(picture.height * scale))), Image.Resampling.LANCZOS)
     left = (resized.width - width) // 2
     top = (resized.height - height) // 2
-    return resized.crop((left, top, left + width, top + height))
+    cropped: Image.Image = resized.crop((left, top, left + width, top + height))
+    return cropped
 
 
 def _soft_disc(diameter: int, colour: RGB, softness: float, opacity: float) -> Sprite:
@@ -298,7 +300,7 @@ class SlidingPanel:
 def _paint_motifs(
     picture: Image.Image, motifs: tuple[str, ...], colours: tuple[RGB, RGB], rng: np.random.Generator, dark: bool, ground: float = 1.0
 ) -> None:
-    """Paint the motifs a visual direction asked for; `ground` is where a skyline stands, as a fraction of the height."""
+    """Paint the motifs a visual direction named. `ground` is the skyline's base line, as a fraction of the height."""
     draw = ImageDraw.Draw(picture, "RGBA")
     width, height = picture.size
     first, second = colours
@@ -314,8 +316,8 @@ def _paint_motifs(
         for _ in range(160):
             x, y = rng.uniform(0, width), rng.uniform(0, height * 0.75)
             size = rng.choice([1, 1, 1, 2, 2, 3])
-            shade = int(rng.uniform(120, 255))
-            draw.ellipse((x, y, x + size, y + size), fill=(shade, shade, min(255, shade + 20), 255 if dark else 120))
+            grey = int(rng.uniform(120, 255))
+            draw.ellipse((x, y, x + size, y + size), fill=(grey, grey, min(255, grey + 20), 255 if dark else 120))
     if "waves" in motifs:
         for line in range(7):
             base = height * (0.62 + line * 0.05)
@@ -334,7 +336,7 @@ def _paint_motifs(
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*first, 200))
     if "skyline" in motifs:
         x = 0.0
-        shade = (8, 8, 16) if dark else first
+        shade: RGB = (8, 8, 16) if dark else first
         while x < width:
             building = rng.uniform(0.04, 0.09) * width
             floor = height * ground
@@ -393,6 +395,7 @@ def _neon_grid(ctx: LayerContext) -> Backdrop:
     sky[floor_start:] = sky[floor_start:] * 0.55
     picture = _upscale(sky, width, height)
     draw = ImageDraw.Draw(picture, "RGBA")
+
     horizon = int(height * horizon_fraction)
     # Converging floor lines, static while the horizontal ones scroll.
     for index in range(-12, 13):
@@ -400,15 +403,17 @@ def _neon_grid(ctx: LayerContext) -> Backdrop:
         x_near = width / 2 + index * width * 0.22
         draw.line([(x_far, horizon), (x_near, height)], fill=(*rgb(palette.primary), 150), width=max(2, height // 400))
     draw.line([(0, horizon), (width, horizon)], fill=(*rgb(palette.accent), 255), width=max(2, height // 300))
-    # Scanlines: every third row slightly darker.
+
     motifs = motifs_for(ctx.visual_direction)
     _paint_motifs(picture, motifs, (rgb(palette.primary), rgb(palette.accent)), np.random.default_rng(ctx.seed + 7), True, horizon_fraction)
+    # Scanlines: every third row slightly darker.
     pixels = np.asarray(picture).copy()
     pixels[::3] = (pixels[::3].astype(np.uint16) * 200 >> 8).astype(np.uint8)
     if ctx.image_path is not None:
         still = np.asarray(_cover_image(ctx.image_path, width, height))
         pixels = (pixels.astype(np.uint16) + still.astype(np.uint16) // 2).clip(0, 255).astype(np.uint8)
     canvas = Planes.from_rgb(pixels)
+
     elements: list[Element] = [
         NeonFloor(horizon, width, height, colour_yuv(palette.accent), colour_yuv(vivid(palette.primary)), speed=0.9 * ctx.kit.motion_speed),
         ScanBand(width, height, colour_yuv(vivid(palette.primary)), period=3.2),
@@ -511,6 +516,7 @@ def _blobs(ctx: LayerContext) -> Backdrop:
         picture = Image.blend(_cover_image(ctx.image_path, *size), picture, 0.35)
     _paint_motifs(picture, motifs_for(ctx.visual_direction), (rgb(palette.primary), rgb(palette.accent)), np.random.default_rng(ctx.seed + 7), False)
     canvas = Planes.from_rgb(np.asarray(picture))
+
     rng = np.random.default_rng(ctx.seed)
     colours = [rgb(palette.primary), rgb(palette.accent), rgb(palette.secondary)]
     kinds = ["circle", "star", "square", "ring", "squiggle", "circle"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,8 +86,9 @@ def _downsample(plane: NDArray[np.float32]) -> NDArray[np.float32]:
     return total
 
 
-def _to_u8(plane: NDArray[np.float32]) -> U8:
-    return np.clip(np.rint(plane), 0, 255).astype(np.uint8)
+def _to_u8(plane: NDArray[np.floating[Any]]) -> U8:
+    result: U8 = np.clip(np.rint(plane), 0, 255).astype(np.uint8)
+    return result
 
 
 class Planes:
@@ -112,8 +114,8 @@ class Planes:
     def from_rgb(cls, rgb: NDArray[np.uint8]) -> Planes:
         """Convert an (H, W, 3) uint8 RGB array with even sides.
 
-        Luma is computed in 16.16 fixed point at full size; chroma from the 2x2 box average that
-        Pillow computes in C, which is what 4:2:0 keeps anyway.
+        Luma is computed in 16.16 fixed point at full size. Chroma comes from the 2x2 box average,
+        which Pillow computes in C and which is all that 4:2:0 keeps.
         """
         height, width = rgb.shape[:2]
         luma = rgb[..., 0] * _LUMA_FIXED[0]
@@ -159,7 +161,7 @@ class Planes:
         red = luma + 2.0 * (1.0 - _KR) * cr
         blue = luma + 2.0 * (1.0 - _KB) * cb
         green = (luma - _KR * red - _KB * blue) / _KG
-        rgb = np.stack([red, green, blue], axis=-1) * 255.0
+        rgb = np.stack([red, green, blue], axis=-1) * np.float32(255.0)
         return _to_u8(rgb)
 
     def write_into(self, buffer: U8) -> None:
@@ -171,26 +173,22 @@ class Planes:
         np.copyto(buffer[size + quarter :].reshape(self.height // 2, self.width // 2), self.v)
 
 
-def _alpha_256(alpha: NDArray[np.float32]) -> U16:
+def _alpha_256(alpha: NDArray[np.floating[Any]]) -> U16:
     """Map alpha in 0..1 to integer weights 0..256, so that a weight of 256 copies the source exactly."""
-    return np.rint(np.clip(alpha, 0.0, 1.0) * 256.0).astype(np.uint16)
+    weights: U16 = np.rint(np.clip(alpha, 0.0, 1.0) * 256.0).astype(np.uint16)
+    return weights
 
 
 @dataclass(frozen=True)
 class _PlaneLayer:
-    """A source plane with its alpha weight (0..256), premultiplied copy and inverse alpha."""
+    """A source plane and its alpha weights (0..256); 3 bytes per pixel, so many sprites fit in memory."""
 
     values: U8
-    premultiplied: U16
     alpha: U16
-    inverse_alpha: U16
 
 
-def _plane_layer(values: NDArray[np.float32], alpha: NDArray[np.float32]) -> _PlaneLayer:
-    weight = _alpha_256(alpha)
-    source = _to_u8(values)
-    premultiplied = source.astype(np.uint16) * weight
-    return _PlaneLayer(source, premultiplied, weight, (256 - weight).astype(np.uint16))
+def _plane_layer(values: NDArray[np.floating[Any]], alpha: NDArray[np.floating[Any]]) -> _PlaneLayer:
+    return _PlaneLayer(_to_u8(values), _alpha_256(alpha))
 
 
 def _blend_plane(dst: U8, layer: _PlaneLayer, top: int, left: int, opacity: int, visible_width: int) -> None:
@@ -203,21 +201,19 @@ def _blend_plane(dst: U8, layer: _PlaneLayer, top: int, left: int, opacity: int,
         return
     src = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
     region = dst[y0:y1, x0:x1]
-    work = region.astype(np.uint16)
-    if opacity >= 256:
-        work *= layer.inverse_alpha[src]
-        work += layer.premultiplied[src]
-    else:
-        alpha = layer.alpha[src] * np.uint16(opacity)
+    alpha = layer.alpha[src]
+    if opacity < 256:
+        alpha = alpha * np.uint16(opacity)
         alpha >>= 8
-        work *= 256 - alpha
-        work += layer.values[src] * alpha
+    # dst*(256-a) + src*a never exceeds 255*256, so uint16 cannot overflow.
+    work = region * (256 - alpha)
+    work += layer.values[src] * alpha
     work >>= 8
     region[...] = work
 
 
 class Sprite:
-    """An RGBA picture converted once into premultiplied YUV planes, ready to blend anywhere."""
+    """An RGBA picture converted once into YUV planes with alpha weights, ready to blend anywhere."""
 
     __slots__ = ("width", "height", "_y", "_u", "_v")
 
@@ -233,7 +229,7 @@ class Sprite:
         self._y = _plane_layer(y, alpha)
         # Chroma of a 2x2 block is the alpha-weighted mean, so edges do not bleed the colour under transparency.
         alpha_half = _downsample(alpha)
-        safe = np.maximum(alpha_half, 1e-6)
+        safe = np.maximum(alpha_half, np.float32(1e-6))
         self._u = _plane_layer(_downsample(u * alpha) / safe, alpha_half)
         self._v = _plane_layer(_downsample(v * alpha) / safe, alpha_half)
 

@@ -70,10 +70,14 @@ class _Layout:
     boxes: tuple[tuple[int, int, int, int], ...]
 
 
+def _int_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    return int(box[0]), int(box[1]), int(box[2]), int(box[3])
+
+
 def _measure(lines: tuple[str, ...], font: ImageFont.FreeTypeFont, kit: StyleKit, spacing: float, tight: bool) -> _Layout:
-    size = font.size
+    size = int(font.size)
     stroke = max(2, size // 12) if kit.caption_backing == "outline" else 0
-    boxes = tuple(tuple(int(v) for v in font.getbbox(line, anchor="ms", stroke_width=stroke)) for line in lines)
+    boxes = tuple(_int_box(font.getbbox(line, anchor="ms", stroke_width=stroke)) for line in lines)
     ascent, descent = font.getmetrics()
     line_gap = int(size * spacing)
     top_ink = min(box[1] for box in boxes)
@@ -102,8 +106,8 @@ def paint_caption(
 ) -> tuple[Image.Image, int, int] | None:
     """Paint one cue and place it at the bottom centre of the box; None when nothing drawable is left.
 
-    Lines are drawn as given; when a line is wider than the box at the layout's size (which the
-    captions stage should prevent) the size shrinks until it fits, so no glyph is ever clipped.
+    Lines are drawn as given. The captions stage wraps them to fit, but when a line is still wider
+    than the box the font shrinks until it fits, so no glyph is clipped.
     """
     size = layout.font_size
     while True:
@@ -136,8 +140,10 @@ def paint_caption(
     x = _even_up(box.x + (box.width - measured.width) // 2)
     y = box.y + box.height - measured.height
     y = y - y % 2 if y - y % 2 >= box.y else _even_up(y)
-    assert box.x <= x and x + measured.width <= box.x + box.width, "caption wider than its box"
-    assert box.y <= y and y + measured.height <= box.y + box.height, "caption taller than its box"
+    assert box.x <= x, "caption starts left of its box"
+    assert x + measured.width <= box.x + box.width, "caption ends right of its box"
+    assert box.y <= y, "caption starts above its box"
+    assert y + measured.height <= box.y + box.height, "caption ends below its box"
     return picture, x, y
 
 
@@ -163,7 +169,8 @@ class CaptionTrack:
                 picture, x, y = painted
                 sprite = Sprite.from_image(picture)
                 width, height = self.frame_size
-                assert 0 <= x and x + picture.width <= width and 0 <= y and y + picture.height <= height, "caption leaves the frame"
+                assert 0 <= x and 0 <= y, "caption starts outside the frame"
+                assert x + picture.width <= width and y + picture.height <= height, "caption ends outside the frame"
                 self._painted[index] = (sprite, x, y)
             # Painted cues that ended long ago are dropped to keep memory flat.
             for old in [key for key in self._painted if key < index - 2]:

@@ -160,7 +160,7 @@ def fit_text(
 
 @dataclass(frozen=True)
 class TextLook:
-    """How a text picture is painted."""
+    """Paint settings of a text picture: fill, gradient, glow, outline and shadow colours."""
 
     fill: RGB
     # Top and bottom colours of a vertical gradient fill (metallic type); None for a flat fill.
@@ -186,7 +186,7 @@ def render_line(
 
     Returns the picture and the pen origin (left end of the baseline) inside it.
     """
-    size = font.size
+    size = int(font.size)
     ascent, descent = font.getmetrics()
     margin = _margin(size, look)
     advance = text_width(text, font, tracking)
@@ -194,7 +194,7 @@ def render_line(
     overhang_left = max(0, -int(left))
     width = int(max(advance, right)) + overhang_left + 2 * margin + 2
     height = ascent + descent + 2 * margin
-    origin = (margin + overhang_left, margin + ascent)
+    origin = (int(margin + overhang_left), int(margin + ascent))
 
     mask = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(mask)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.models import Palette, RenderSpec, Scene
 from pipeline.styles import StyleKit
@@ -48,6 +48,25 @@ class FrameLayout:
         return cls(width, height, safe, title, letterbox)
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """A sprite at a fixed place: shown at `opacity`, or rising in over 0.6 s after `delay` seconds."""
+
+    sprite: Sprite
+    x: int
+    y: int
+    opacity: float = 1.0
+    delay: float | None = None
+
+    def draw(self, frame: Planes, t: float) -> None:
+        if self.delay is None:
+            self.sprite.blend_into(frame, self.x, self.y, self.opacity)
+            return
+        step = ease_out((t - self.delay) / 0.6)
+        if step > 0:
+            self.sprite.blend_into(frame, self.x, self.y + int((1.0 - step) * self.sprite.height * 0.5), step * self.opacity)
+
+
 def _title_look(kit: StyleKit, palette: Palette) -> TextLook:
     if kit.name == "cyberpunk":
         return TextLook(fill=mix((255, 255, 255), palette.primary, 0.12), glow=vivid(palette.primary))
@@ -87,7 +106,7 @@ class SceneVisual:
         )
         self.backdrop: Backdrop = build_backdrop(context)
         self.title: KineticTitle | None = None
-        self.extras: list[tuple[Sprite, int, int, float]] = []
+        self.overlays: list[Overlay] = []
         if scene.kind == "end_card":
             self._build_end_card(spec)
         else:
@@ -122,7 +141,7 @@ class SceneVisual:
         colour = readable_on(spec.palette.background, spec.palette.primary, 3.0) if self.kit.name == "minimal" else (255, 255, 255)
         picture, origin = render_line(brand, font, TextLook(fill=colour), self.kit.tracking)
         top = max(self.layout.safe.y, self.layout.letterbox + size // 2)
-        self.extras.append((Sprite.from_image(picture), self.layout.safe.x - origin[0] + size // 4, top, 0.85))
+        self.overlays.append(Overlay(Sprite.from_image(picture), self.layout.safe.x - origin[0] + size // 4, top, opacity=0.85))
 
     def _build_end_card(self, spec: RenderSpec) -> None:
         area = self.layout.title
@@ -141,19 +160,23 @@ class SceneVisual:
         picture = self._cta_picture(spec, cta_fit.lines, load_face(cta_fit.face, cta_fit.size), cta_fit.tracking)
         x = cta_area.x + (cta_area.width - picture.width) // 2
         y = cta_area.y + max(0, (cta_area.height - picture.height) // 3)
-        self.extras.append((Sprite.from_image(picture), x, y, -0.6))
+        self.overlays.append(Overlay(Sprite.from_image(picture), x, y, delay=0.6))
 
-    def _cta_picture(self, spec: RenderSpec, lines: tuple[str, ...], font: object, tracking: float) -> Image.Image:
+    def _cta_picture(self, spec: RenderSpec, lines: tuple[str, ...], font: ImageFont.FreeTypeFont, tracking: float) -> Image.Image:
         """Paint the call to action: a filled pill for most styles, gold rules for luxury, bare type for cinematic."""
         palette = spec.palette
         pill = self.kit.name not in ("luxury", "cinematic")
-        fill: RGB = readable_on(palette.primary, (255, 255, 255), 3.0) if pill else (rgb(palette.accent) if self.kit.name == "luxury" else (240, 232, 220))
+        fill: RGB = (240, 232, 220)
+        if pill:
+            fill = readable_on(palette.primary, (255, 255, 255), 3.0)
+        elif self.kit.name == "luxury":
+            fill = rgb(palette.accent)
         look = TextLook(fill=fill)
-        rendered = [render_line(line, font, look, tracking) for line in lines]  # type: ignore[arg-type]
-        size = font.size  # type: ignore[attr-defined]
-        ascent, descent = font.getmetrics()  # type: ignore[attr-defined]
+        rendered = [render_line(line, font, look, tracking) for line in lines]
+        size = int(font.size)
+        ascent, descent = font.getmetrics()
         line_height = int((ascent + descent) * 1.1)
-        text_w = max(int(text_width(line, font, tracking)) for line in lines)  # type: ignore[arg-type]
+        text_w = max(int(text_width(line, font, tracking)) for line in lines)
         pad_x, pad_y = int(size * 1.0), int(size * 0.45)
         width = text_w + 2 * pad_x
         height = line_height * len(lines) + 2 * pad_y
@@ -166,7 +189,7 @@ class SceneVisual:
             draw.rectangle((pad_x, 0, width - pad_x, rule), fill=(*rgb(palette.accent), 255))
             draw.rectangle((pad_x, height - rule - 1, width - pad_x, height - 1), fill=(*rgb(palette.accent), 255))
         for index, (line_picture, origin) in enumerate(rendered):
-            advance = text_width(lines[index], font, tracking)  # type: ignore[arg-type]
+            advance = text_width(lines[index], font, tracking)
             pen_x = int((width - advance) / 2)
             baseline = pad_y + index * line_height + ascent
             picture.alpha_composite(line_picture, (max(0, pen_x - origin[0]), max(0, baseline - origin[1])))
@@ -177,11 +200,5 @@ class SceneVisual:
         self.backdrop.draw(frame, t)
         if self.title is not None:
             self.title.draw(frame, t)
-        for sprite, x, y, opacity in self.extras:
-            if opacity >= 0:
-                sprite.blend_into(frame, x, y, opacity)
-                continue
-            # A negative opacity marks an element that rises in after |opacity| seconds.
-            step = ease_out((t - abs(opacity)) / 0.6)
-            if step > 0:
-                sprite.blend_into(frame, x, y + int((1.0 - step) * sprite.height * 0.5), step)
+        for overlay in self.overlays:
+            overlay.draw(frame, t)

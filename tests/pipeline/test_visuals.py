@@ -192,8 +192,10 @@ def test_captions_stay_inside_box(platform: str, text: str) -> None:
     assert box is not None, "the caption drew nothing"
     left, top, right, bottom = box
     bx, by, bw, bh = layout.box
-    assert bx <= left and right < bx + bw, f"caption x range {left}..{right} leaves the box {layout.box}"
-    assert by <= top and bottom < by + bh, f"caption y range {top}..{bottom} leaves the box {layout.box}"
+    assert bx <= left, f"caption starts at x={left}, left of the box {layout.box}"
+    assert right < bx + bw, f"caption ends at x={right}, right of the box {layout.box}"
+    assert by <= top, f"caption starts at y={top}, above the box {layout.box}"
+    assert bottom < by + bh, f"caption ends at y={bottom}, below the box {layout.box}"
     # Every line is drawn: the block is at least as tall as the lines at their size.
     assert bottom - top >= len(lines) * layout.font_size
 
@@ -205,7 +207,8 @@ def test_caption_too_wide_shrinks_not_clips() -> None:
     box = _diff_box(renderer.frame_at(1.0), FrameRenderer(_blank_cue(base)).frame_at(1.0))
     assert box is not None
     bx, by, bw, bh = base.caption_layout.box
-    assert bx <= box[0] and box[2] < bx + bw
+    assert bx <= box[0]
+    assert box[2] < bx + bw
 
 
 def test_cjk_caption_draws_real_glyphs() -> None:
@@ -264,7 +267,9 @@ def test_sprite_blend_clips_at_frame_edges() -> None:
     sprite = Sprite(rgba)
     for x, y in ((-5, -5), (60, 28), (-20, 0), (100, 100)):
         sprite.blend_into(frame, x, y)
-    assert frame.y[0, 0] == 235 and frame.y[31, 63] == 235 and frame.y[16, 32] == 16
+    assert frame.y[0, 0] == 235
+    assert frame.y[31, 63] == 235
+    assert frame.y[16, 32] == 16
 
 
 def test_sprite_blend_opacity_is_proportional() -> None:
