@@ -94,8 +94,8 @@ def test_music_tempo_matches_style(tmp_path: Path, style: str) -> None:
 
 
 def test_music_tempo_hint_changes_tempo(tmp_path: Path) -> None:
-    slow = decode(synthesize_music("cyberpunk", duration=20.0, seed=2, out_path=tmp_path / "a.wav", tempo_hint="80"))
-    fast = decode(synthesize_music("cyberpunk", duration=20.0, seed=2, out_path=tmp_path / "b.wav", tempo_hint="130"))
+    slow = decode(synthesize_music("cyberpunk", duration=12.0, seed=2, out_path=tmp_path / "a.wav", tempo_hint="80"))
+    fast = decode(synthesize_music("cyberpunk", duration=12.0, seed=2, out_path=tmp_path / "b.wav", tempo_hint="130"))
     assert estimate_bpm(fast) > estimate_bpm(slow) * 1.3
 
 
