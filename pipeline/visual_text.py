@@ -80,21 +80,23 @@ def text_width(text: str, font: ImageFont.FreeTypeFont, tracking: float = 0.0) -
     return float(sum(font.getlength(char) for char in text)) + tracking * font.size * (len(text) - 1)
 
 
-def _tokens(text: str) -> list[str]:
-    """Split into wrap units: words, and single CJK characters (which may break anywhere)."""
-    units: list[str] = []
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Split into wrap units, each with whether a space preceded it: words, and single CJK characters (which may break anywhere)."""
+    units: list[tuple[str, bool]] = []
     for word in text.split():
         current = ""
+        spaced = bool(units)
         for char in word:
             if _is_cjk_char(char):
                 if current:
-                    units.append(current)
-                    current = ""
-                units.append(char)
+                    units.append((current, spaced))
+                    current, spaced = "", False
+                units.append((char, spaced))
+                spaced = False
             else:
                 current += char
         if current:
-            units.append(current)
+            units.append((current, spaced))
     return units
 
 
@@ -113,14 +115,29 @@ def _split_long(token: str, font: ImageFont.FreeTypeFont, max_width: float, trac
     return chunks
 
 
+def balanced_wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float, tracking: float = 0.0) -> list[str]:
+    """Wrap like wrap_text, then narrow the width as far as the line count allows, so the last line is not an orphan."""
+    lines = wrap_text(text, font, max_width, tracking)
+    if len(lines) < 2:
+        return lines
+    low, high = max_width / len(lines), max_width
+    for _ in range(12):
+        middle = (low + high) / 2
+        if len(wrap_text(text, font, middle, tracking)) <= len(lines):
+            high = middle
+        else:
+            low = middle
+    return wrap_text(text, font, high, tracking)
+
+
 def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: float, tracking: float = 0.0) -> list[str]:
     """Greedily wrap `text` into lines no wider than `max_width`, splitting tokens that alone are too wide."""
     lines: list[str] = []
     current = ""
-    for token in _tokens(text):
+    for token, spaced in _tokens(text):
         pieces = [token] if text_width(token, font, tracking) <= max_width else _split_long(token, font, max_width, tracking)
-        for piece in pieces:
-            joiner = "" if (current and (_is_cjk_char(piece[0]) or _is_cjk_char(current[-1]))) else " "
+        for number, piece in enumerate(pieces):
+            joiner = " " if spaced and number == 0 else ""
             candidate = f"{current}{joiner}{piece}" if current else piece
             if current and text_width(candidate, font, tracking) > max_width:
                 lines.append(current)
@@ -150,7 +167,7 @@ def fit_text(
     while True:
         font = load_face(face, size)
         shown = printable_text(text, font)
-        lines = wrap_text(shown, font, box_width * 0.98, tracking)
+        lines = balanced_wrap(shown, font, box_width * 0.98, tracking)
         ascent, descent = font.getmetrics()
         height = (ascent + descent) * (1.15 * len(lines))
         if (len(lines) <= max_lines and height <= box_height) or size <= 10:
