@@ -278,3 +278,35 @@ def test_sprite_blend_opacity_is_proportional() -> None:
     rgba[...] = (255, 255, 255, 255)
     Sprite(rgba).blend_into(frame, 0, 0, opacity=0.5)
     assert abs(int(frame.y[8, 8]) - (16 + 235) // 2) <= 1
+
+
+# ---------------------------------------------------------------- scene inputs
+
+
+def test_scene_image_shows_and_moves(tmp_path: Path) -> None:
+    from PIL import Image
+
+    still = np.zeros((300, 400, 3), np.uint8)
+    still[:, :, 0] = 230
+    still[::20, :, 1] = 230
+    Image.fromarray(still).save(tmp_path / "still.png")
+    spec = sample_spec("corporate", duration=6.0, scenes=2, size=SMALL, captions=False)
+    with_image = dataclasses.replace(spec, scene_images={0: tmp_path / "still.png"})
+    renderer = FrameRenderer(with_image)
+    first, later = renderer.frame_at(1.0).astype(np.int16), renderer.frame_at(1.6).astype(np.int16)
+    plain = FrameRenderer(spec).frame_at(1.0).astype(np.int16)
+    assert first[..., 0].mean() > plain[..., 0].mean() + 20, "the scene image is not visible"
+    assert np.abs(later - first).mean() > 0.5, "the scene image does not move"
+
+
+def test_visual_direction_adds_motif() -> None:
+    spec = sample_spec("minimal", duration=4.0, scenes=1, size=SMALL, captions=False)
+    scene = spec.storyboard.scenes[0]
+
+    def frame_with(direction: str) -> np.ndarray:
+        storyboard = dataclasses.replace(spec.storyboard, scenes=(dataclasses.replace(scene, kind="scene", visual_direction=direction),))
+        return FrameRenderer(dataclasses.replace(spec, storyboard=storyboard)).frame_at(2.0).astype(np.int16)
+
+    plain = frame_with("a plain product shot")
+    assert np.abs(frame_with("city skyline at night") - plain).mean() > 1.0
+    assert np.abs(frame_with("gentle ocean waves") - plain).mean() > 0.2
