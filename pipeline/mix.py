@@ -35,6 +35,8 @@ _RELEASE_SECONDS = 0.45
 _LOOKAHEAD_SECONDS = 0.12
 _HOP_SECONDS = 0.01
 _STAGE = "mix"
+# The BS.1770 filter coefficients below are for 48 kHz, so the mix always runs at this rate.
+SAMPLE_RATE = 48000
 
 
 @dataclass(frozen=True)
@@ -53,15 +55,15 @@ def mix_audio(
     *,
     duration: float,
     out_path: Path,
-    sample_rate: int = 48000,
     target_lufs: float = TARGET_LUFS,
 ) -> MixResult:
     """Mix `voice` over the ducked music, exactly `duration` long, normalised to `target_lufs`.
 
-    Writes a 16-bit stereo WAV to `out_path`; a temporary measurement file sits beside it.
+    Writes a 16-bit 48 kHz stereo WAV to `out_path`.
     """
     if not duration > 0:
         raise ValueError(f"duration must be a positive number of seconds, got {duration!r}")
+    sample_rate = SAMPLE_RATE
     frames = int(round(duration * sample_rate))
     music = fit_length(read_audio(music_path, sample_rate=sample_rate, stage=_STAGE), frames, sample_rate)
 
@@ -74,11 +76,7 @@ def mix_audio(
     else:
         mixture = music
 
-    measure_path = out_path.with_name(out_path.stem + ".measure.wav")
-    try:
-        result = _normalise(mixture, sample_rate, out_path, measure_path, target_lufs)
-    finally:
-        measure_path.unlink(missing_ok=True)
+    result = _normalise(mixture, sample_rate, out_path, target_lufs)
     logger.info(
         "mix written to %s: %.1f LUFS, %.1f dBTP, LRA %.1f LU",
         out_path, result.integrated_lufs, result.true_peak_dbtp, result.loudness_range_lu,
@@ -149,7 +147,8 @@ def _speech_activity(voice: Voiceover, speech: np.ndarray, sample_rate: int) -> 
     activity[rms > threshold] = 1.0
     # Bridge the short pauses between words so the music does not pump.
     bridge = int(0.3 / _HOP_SECONDS)
-    return np.minimum(1.0, _running_max(activity, bridge))
+    bridged: np.ndarray = np.minimum(1.0, _running_max(activity, bridge))
+    return bridged
 
 
 def ducking_envelope(activity: np.ndarray, frames: int, sample_rate: int, *, duck_db: float = DUCK_DB) -> np.ndarray:
@@ -186,7 +185,7 @@ def _music_gain(speech: np.ndarray, music: np.ndarray, activity: np.ndarray, sam
     return speech_rms / music_rms * 10 ** (MUSIC_BELOW_VOICE_DB / 20)
 
 
-def _normalise(mixture: np.ndarray, sample_rate: int, out_path: Path, measure_path: Path, target: float) -> MixResult:
+def _normalise(mixture: np.ndarray, sample_rate: int, out_path: Path, target: float) -> MixResult:
     if float(np.max(np.abs(mixture))) < 1e-6:
         raise StageError(_STAGE, "the mixed soundtrack is silent; check that the voiceover and music files contain audio")
     # Both the true-peak envelope and the K-weighting are linear, so they are computed once and
@@ -288,7 +287,8 @@ def true_peak_envelope(samples: np.ndarray) -> np.ndarray:
 
 def limit_true_peak(samples: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np.ndarray:
     """Apply a look-ahead limiter so the 4x-oversampled peak stays at or below `ceiling_dbtp`."""
-    return samples * limiter_gain(true_peak_envelope(samples), ceiling_dbtp, sample_rate)[:, None]
+    limited: np.ndarray = samples * limiter_gain(true_peak_envelope(samples), ceiling_dbtp, sample_rate)[:, None]
+    return limited
 
 
 def limiter_gain(peaks: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np.ndarray:
@@ -300,14 +300,14 @@ def limiter_gain(peaks: np.ndarray, ceiling_dbtp: float, sample_rate: int) -> np
     ceiling = 10 ** (ceiling_dbtp / 20)
     required = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if required.min() >= 1.0:
-        return required
+        return np.asarray(required)
     hold = int(0.02 * sample_rate)
     smooth = int(0.005 * sample_rate)
     minimum = _running_min(required, hold)
     cumulative = np.concatenate([[0.0], np.cumsum(np.pad(minimum, smooth, mode="edge"))])
     window = 2 * smooth + 1
     averaged = (cumulative[window:] - cumulative[:-window]) / window
-    return np.minimum(averaged, required)
+    return np.asarray(np.minimum(averaged, required))
 
 
 def _running_min(values: np.ndarray, radius: int) -> np.ndarray:

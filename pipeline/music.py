@@ -161,7 +161,7 @@ def _tempo(bpm: float, hint: str | None) -> float:
 
 
 def _midi_hz(note: float) -> float:
-    return 440.0 * 2.0 ** ((note - 69.0) / 12.0)
+    return float(440.0 * 2.0 ** ((note - 69.0) / 12.0))
 
 
 @functools.lru_cache(maxsize=256)
@@ -239,7 +239,7 @@ class _Bed:
         envelope *= np.clip(t / fade_in, 0.0, 1.0)
         fade_out = min(2.0, seconds * 0.15)
         tail = np.clip((seconds - t) / fade_out, 0.0, 1.0)
-        return envelope * np.sin(tail * np.pi / 2) ** 2
+        return np.asarray(envelope * np.sin(tail * np.pi / 2) ** 2)
 
     def _chord(self, degree: int) -> list[float]:
         scale = _MINOR if self.spec.minor else _MAJOR
