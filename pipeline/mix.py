@@ -3,9 +3,9 @@
 The mix is done in numpy rather than with moviepy's audio clips. The ducking envelope, the
 true-peak limiter and the exact frame count all need sample-level control, and moviepy's
 CompositeAudioClip would only add a per-chunk Python loop around the same arithmetic.
-Loudness is set by iterating gain and the limiter against a numpy BS.1770 estimate; ffmpeg's
-ebur128 filter (ITU-R BS.1770 with 4x oversampled true peak) then measures the written file,
-which is corrected once if it lands more than 0.2 LU off and measured again.
+Loudness is set by iterating gain and the limiter against a numpy BS.1770 estimate. ffmpeg's
+ebur128 filter (ITU-R BS.1770 with 4x oversampled true peak) then measures the written file.
+If that lands more than 0.2 LU off, the file is corrected once and measured again.
 """
 
 from __future__ import annotations
