@@ -310,8 +310,8 @@ def _paint_motifs(
         for ring in range(6, 0, -1):
             alpha = int(24 + (6 - ring) * 14)
             grow = radius * (1 + ring * 0.12)
-            draw.ellipse((cx - grow, cy - grow, cx + grow, cy + grow), fill=(*mix(first, (255, 214, 140), 0.5), alpha // 3))
-        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(*mix(first, (255, 220, 150), 0.6), 230))
+            draw.ellipse((cx - grow, cy - grow, cx + grow, cy + grow), fill=(*mix((255, 200, 120), second, 0.3), alpha // 3))
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(*mix((255, 214, 150), second, 0.3), 230))
     if "stars" in motifs:
         for _ in range(160):
             x, y = rng.uniform(0, width), rng.uniform(0, height * 0.75)
@@ -435,13 +435,12 @@ def _flat(ctx: LayerContext) -> Backdrop:
     motifs = motifs_for(ctx.visual_direction)
     canvas = _finish(ctx, half, size, motifs, (mix(background, palette.primary, 0.25), mix(background, palette.accent, 0.2)), lightness(background) < 0.4)
     rng = np.random.default_rng(ctx.seed)
-    # The one accent: a disc tucked into a top corner, clear of the centred title.
+    # The one accent: a disc tucked into the top right corner, clear of the centred title and the brand mark.
     short = min(ctx.width, ctx.height)
     diameter = int(short * 0.3)
     disc = _soft_disc(diameter, rgb(palette.accent), 0.02, 1.0)
-    side = ctx.width - short * 0.06 if rng.random() < 0.5 else short * 0.06
     elements: list[Element] = [
-        Drifting(disc, side, short * 0.06, (short * 0.06, short * 0.04), 1.2 * ctx.kit.motion_speed, rng.uniform(0, 6)),
+        Drifting(disc, ctx.width - short * 0.06, short * 0.06, (short * 0.06, short * 0.04), 1.2 * ctx.kit.motion_speed, rng.uniform(0, 6)),
     ]
     return Backdrop(canvas, ctx.width, ctx.height, ctx.duration, (1.0, 1.0), 0.35 * ctx.kit.motion_speed, elements=elements, phase=rng.uniform(0, 6))
 

@@ -162,14 +162,22 @@ class FittedText:
 def fit_text(
     text: str, face: FontFace, box_width: int, box_height: int, start_size: int, *, tracking: float, max_lines: int
 ) -> FittedText:
-    """Find the largest size from `start_size` down at which `text` wraps into the box in at most `max_lines` lines."""
+    """Find the largest size from `start_size` down at which `text` wraps into the box in at most `max_lines` lines.
+
+    A size at which a word must be broken is skipped unless the size is already a third of `start_size`.
+    """
     size = max(8, start_size)
     while True:
         font = load_face(face, size)
         shown = printable_text(text, font)
-        lines = balanced_wrap(shown, font, box_width * 0.98, tracking)
+        width = box_width * 0.98
+        lines = balanced_wrap(shown, font, width, tracking)
         ascent, descent = font.getmetrics()
         height = (ascent + descent) * (1.15 * len(lines))
+        splits_word = any(text_width(token, font, tracking) > width for token, _ in _tokens(shown))
+        if splits_word and size > max(10, start_size // 3):
+            size = int(size * 0.9)
+            continue
         if (len(lines) <= max_lines and height <= box_height) or size <= 10:
             return FittedText(face, size, tuple(lines), tracking)
         size = int(size * 0.9)
