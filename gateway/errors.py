@@ -190,8 +190,31 @@ async def _handle_validation_error(request: Request, exc: Exception) -> Response
     return validation_error_response(exc.errors())
 
 
+def _unparsable_body_items(exc: StarletteHTTPException) -> list[dict[str, Any]] | None:
+    """Name the cause when FastAPI's JSON parsing of the body failed with something other than bad syntax.
+
+    FastAPI turns a JSONDecodeError into a 422 itself, but answers any other parse
+    failure (invalid UTF-8, nesting too deep for the parser) with a bare 400.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        message = (f"the request body is not valid UTF-8 (invalid byte at offset {cause.start}); "
+                   "send the JSON encoded as UTF-8")
+    elif isinstance(cause, RecursionError):
+        message = ("the request body nests JSON arrays or objects too deeply to parse; "
+                   "metadata may nest at most 8 levels")
+    else:
+        return None
+    return [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+
+
 async def _handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    unparsable = _unparsable_body_items(exc)
+    if unparsable is not None:
+        return JsonResponse({"detail": unparsable}, status_code=422)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JsonResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
