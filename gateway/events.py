@@ -179,6 +179,16 @@ class NdjsonResponse(Response):
     media_type = NDJSON_MEDIA_TYPE
 
 
+def _as_json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """Document error bodies as application/json, which they are.
+
+    Without an explicit content entry FastAPI lists a response model under the
+    route's own media type, here application/x-ndjson.
+    """
+    error_schema = {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+    return {code: {**entry, "content": {"application/json": error_schema}} for code, entry in responses.items()}
+
+
 @router.get(
     "/jobs/{job_id}/events",
     response_class=NdjsonResponse,
@@ -198,8 +208,7 @@ class NdjsonResponse(Response):
     responses={
         200: {"model": EventLine, "description": "One EventLine per line.",
               "content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}}},
-        **NOT_FOUND,
-        **SERVICE_ERRORS,
+        **_as_json_errors({**NOT_FOUND, **SERVICE_ERRORS}),
     },
 )
 async def watch_job_events(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 
 def dump_json(content: Any) -> bytes:
@@ -13,8 +13,13 @@ def dump_json(content: Any) -> bytes:
     return orjson.dumps(content)
 
 
-class JsonResponse(Response):
-    """application/json response rendered by orjson."""
+class JsonResponse(JSONResponse):
+    """application/json response rendered by orjson.
+
+    It subclasses JSONResponse because FastAPI documents a route's response_model
+    in /openapi.json only for JSONResponse classes; for any other class the
+    schema would read {"type": "string"}.
+    """
 
     media_type = "application/json"
 
