@@ -204,10 +204,10 @@ class FrameRenderer:
 
     # ------------------------------------------------------------ public drawing
 
-    def draw(self, index: int) -> Planes:
-        """Draw frame `index` into the renderer's own buffer and return it (valid until the next call)."""
+    def draw(self, index: int, frame: Planes | None = None) -> Planes:
+        """Draw frame `index` into `frame` (by default the renderer's own buffer, valid until the next call) and return it."""
         t = index / self.fps
-        frame = self._frame
+        frame = self._frame if frame is None else frame
         self._draw_scenes(frame, t, self._scene_at(t))
         self._overlays(frame, index, t)
         return frame
@@ -356,8 +356,8 @@ def render_video(
 
 def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallback) -> None:
     """Draw frames in a worker thread and write them to `fd` from this thread."""
-    frame_bytes = renderer.width * renderer.height * 3 // 2
-    buffers = [np.empty(frame_bytes, np.uint8) for _ in range(3)]
+    # Frames are drawn straight into packed yuv420p buffers, so nothing is copied before the write.
+    buffers = [Planes.empty(renderer.width, renderer.height) for _ in range(3)]
     free: queue.Queue[int] = queue.Queue()
     ready: queue.Queue[int | BaseException | None] = queue.Queue()
     for slot in range(len(buffers)):
@@ -370,7 +370,7 @@ def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallb
                 slot = free.get()
                 if stop.is_set():
                     return
-                renderer.draw(index).write_into(buffers[slot])
+                renderer.draw(index, buffers[slot])
                 ready.put(slot)
             ready.put(None)
         except BaseException as error:  # handed to the writer, which re-raises it
@@ -387,7 +387,9 @@ def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallb
                 break
             if isinstance(item, BaseException):
                 raise item
-            view = memoryview(buffers[item].data)
+            packed = buffers[item].packed()
+            assert packed is not None
+            view = memoryview(packed.data)
             while view:
                 view = view[os.write(fd, view) :]
             free.put(item)

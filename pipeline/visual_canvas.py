@@ -104,11 +104,21 @@ class Planes:
 
     @classmethod
     def empty(cls, width: int, height: int) -> Planes:
+        """Allocate zeroed planes as views of one contiguous yuv420p buffer (see `packed`)."""
+        size = width * height
+        buffer = np.zeros(size * 3 // 2, np.uint8)
         return cls(
-            np.zeros((height, width), np.uint8),
-            np.zeros((height // 2, width // 2), np.uint8),
-            np.zeros((height // 2, width // 2), np.uint8),
+            buffer[:size].reshape(height, width),
+            buffer[size : size * 5 // 4].reshape(height // 2, width // 2),
+            buffer[size * 5 // 4 :].reshape(height // 2, width // 2),
         )
+
+    def packed(self) -> U8 | None:
+        """Return the contiguous yuv420p buffer behind planes made by `empty`, or None for other planes."""
+        base = self.y.base
+        if isinstance(base, np.ndarray) and self.u.base is base and self.v.base is base and base.size == self.width * self.height * 3 // 2:
+            return base
+        return None
 
     @classmethod
     def from_rgb(cls, rgb: NDArray[np.uint8]) -> Planes:
