@@ -169,8 +169,10 @@ class CaptionTrack:
                 picture, x, y = painted
                 sprite = Sprite.from_image(picture)
                 width, height = self.frame_size
-                assert 0 <= x and 0 <= y, "caption starts outside the frame"
-                assert x + picture.width <= width and y + picture.height <= height, "caption ends outside the frame"
+                assert 0 <= x, "caption starts left of the frame"
+                assert 0 <= y, "caption starts above the frame"
+                assert x + picture.width <= width, "caption ends right of the frame"
+                assert y + picture.height <= height, "caption ends below the frame"
                 self._painted[index] = (sprite, x, y)
             # Painted cues that ended long ago are dropped to keep memory flat.
             for old in [key for key in self._painted if key < index - 2]:

@@ -290,15 +290,6 @@ def prefix_widths(text: str, font: ImageFont.FreeTypeFont, tracking: float) -> l
     return [text_width(text[: index + 1], font, tracking) for index in range(len(text))]
 
 
-@dataclass(frozen=True)
-class PaintedCaption:
-    """A caption picture and where its top-left corner goes in the frame."""
-
-    image: Image.Image
-    x: int
-    y: int
-
-
 def caption_font(lines: tuple[str, ...], path: Path, index: int, size: int) -> ImageFont.FreeTypeFont:
     """Load the layout's caption font, or a face with the glyphs when it lacks a script in the lines (CJK)."""
     font = FontFace(path, index).load(size)

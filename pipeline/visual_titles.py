@@ -59,6 +59,7 @@ class KineticTitle:
         self.size = fitted.size
         ascent, descent = self.font.getmetrics()
         self.line_height = int((ascent + descent) * 1.12)
+
         block_height = self.line_height * len(fitted.lines)
         top = area.y + max(0, (area.height - block_height) // 2)
         self.lines: list[Placed] = []
@@ -68,6 +69,7 @@ class KineticTitle:
         self.pops: list[list[Sprite]] = []
         self.char_total = 0
         self.bounds = (area.x + area.width, top, area.x, top + block_height)
+
         tracking = fitted.tracking
         for index, line in enumerate(fitted.lines):
             advance = text_width(line, self.font, tracking)

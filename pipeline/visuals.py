@@ -172,6 +172,7 @@ class SceneVisual:
         elif self.kit.name == "luxury":
             fill = rgb(palette.accent)
         look = TextLook(fill=fill)
+
         rendered = [render_line(line, font, look, tracking) for line in lines]
         size = int(font.size)
         ascent, descent = font.getmetrics()
@@ -182,6 +183,7 @@ class SceneVisual:
         height = line_height * len(lines) + 2 * pad_y
         picture = Image.new("RGBA", (width, height), (0, 0, 0, 0))
         draw = ImageDraw.Draw(picture)
+
         if pill:
             draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=int(height * self.kit.corner_radius) if self.kit.corner_radius else 0, fill=(*rgb(palette.primary), 255), outline=(*rgb(palette.accent), 255), width=max(2, size // 12))
         elif self.kit.name == "luxury":
