@@ -193,7 +193,7 @@ async def _handle_validation_error(request: Request, exc: Exception) -> Response
 def _unparsable_body_items(exc: StarletteHTTPException) -> list[dict[str, Any]] | None:
     """Name the cause when FastAPI's JSON parsing of the body failed with something other than bad syntax.
 
-    FastAPI turns a JSONDecodeError into a 422 itself, but answers any other parse
+    FastAPI turns a JSONDecodeError into a 422 itself, but responds to any other parse
     failure (invalid UTF-8, nesting too deep for the parser) with a bare 400.
     """
     cause = exc.__cause__

@@ -84,7 +84,7 @@ def add_servicer(servicer: RagnarokServicer, server: grpc.aio.Server) -> None:
 
     The request deserializers differ: a request that does not parse reaches the
     handler as an UndecodableRequest and gets INVALID_ARGUMENT naming the field,
-    where grpcio alone would answer a bare INTERNAL.
+    where grpcio alone would return a bare INTERNAL.
     """
     service = pb.DESCRIPTOR.services_by_name["RagnarokService"]
     handlers: dict[str, grpc.RpcMethodHandler] = {}

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What one sweep removed, and the disk use it measured afterwards."""
+    """The jobs and directories one sweep removed, and the disk use measured afterwards."""
 
     deleted_jobs: tuple[str, ...]
     orphan_dirs: tuple[str, ...]
@@ -43,7 +43,8 @@ def sweep(settings: Settings, store: SqliteJobStore, busy: Collection[str] = (),
 
     Directories under jobs_dir that belong to no stored job (left by a deleted job or
     a crash between steps) are removed too, except those in `busy`, the jobs this
-    process is running. Never raises on a file error: the sweep logs it and goes on.
+    process is running. Files are removed with ignore_errors, so a file that cannot be
+    deleted stays until a later sweep.
     """
     current = now_us() if now is None else now
     deleted = store.delete_finished(

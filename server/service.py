@@ -136,7 +136,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
         self._hub.close()
 
     def _owner(self, context: grpc.aio.ServicerContext) -> str | None:
-        """The key hash whose jobs this caller may see, or None (every job) when authentication is off."""
+        """Return the key hash whose jobs this caller may see, or None (every job) when authentication is off."""
         return caller_key_hash(context) if self._settings.api_keys else None
 
     @unary_rpc
@@ -168,7 +168,7 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
         try:
             job, created = await asyncio.to_thread(self._store.create_job, new_job, self._settings.max_queued_jobs)
         except QueueFull as error:
-            logger.warning("Generate rejected: the queue holds %d pending jobs", error.limit)
+            logger.warning("Generate rejected: the queue is full (%d pending jobs)", error.limit)
             raise QueueFullRetryLater(error.limit, self._settings.queue_full_retry_seconds) from None
         if created:
             logger.info("Job %s queued (%s, %d s)", job.job_id, job.platform, job.duration_seconds)

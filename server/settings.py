@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     max_concurrent_rpcs: int = Field(default=1000, ge=1)
     # Threads that run the job store's blocking SQLite calls for the RPC handlers.
     rpc_threads: int = Field(default=16, ge=1, le=256)
-    # Seconds a client is told to wait (google.rpc.RetryInfo, HTTP Retry-After) when the queue is full.
+    # Seconds a client should wait before retrying when the queue is full, sent as
+    # google.rpc.RetryInfo over gRPC and Retry-After over HTTP.
     queue_full_retry_seconds: float = Field(default=5.0, gt=0)
     # Finished jobs, their events and their files are deleted this long after they finished.
     job_retention_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
@@ -99,7 +100,7 @@ class Settings(BaseSettings):
         keys = tuple(line.strip() for line in lines if line.strip() and not line.strip().startswith("#"))
         if not keys:
             raise ValueError(
-                f"api_keys_file ({ENV_PREFIX}API_KEYS_FILE) = {str(self.api_keys_file)!r} holds no keys; "
+                f"api_keys_file ({ENV_PREFIX}API_KEYS_FILE) = {str(self.api_keys_file)!r} contains no keys; "
                 "write one key a line, or unset the setting"
             )
         # The model is frozen, so the merged tuple is stored the way pydantic stores fields.

@@ -14,9 +14,9 @@ logger = logging.getLogger(__name__)
 class WatchHub:
     """Wakes waiting WatchJob handlers when their job's last_sequence moves past what they sent.
 
-    Without it, each open stream would query the store on every poll; with it, one
-    query per poll covers every watched job, so hundreds of streams cost about as
-    much as one. Handlers must run on the event loop that created their waits.
+    Without the hub, each open stream would query the store on every poll. With it,
+    one query per poll covers every watched job, so hundreds of open streams cost
+    about as much as one. Handlers must run on the event loop that created the hub's task.
     """
 
     def __init__(self, store: SqliteJobStore, poll_seconds: float) -> None:

@@ -1,6 +1,6 @@
 """Request decoding that turns a malformed protobuf message into field-level INVALID_ARGUMENT.
 
-grpcio answers a request its deserializer cannot parse with a bare INTERNAL
+grpcio responds to a request its deserializer cannot parse with a bare INTERNAL
 status. The deserializers built here return an UndecodableRequest instead, and
 the handlers turn it into a google.rpc.BadRequest naming the field, most often
 a string field that is not valid UTF-8.

@@ -67,9 +67,9 @@ class WorkerSpec:
 class LeaseKeeper:
     """Renews the worker's lease from a daemon thread until the job ends or the lease is lost.
 
-    When the store rejects a renewal (the job was cancelled, timed out or requeued to
-    another attempt) or the server process that started the worker is gone, the
-    keeper interrupts the main thread with LEASE_LOST_SIGNAL, whose handler raises
+    The store rejects a renewal when the job was cancelled, timed out or requeued to
+    another attempt. In that case, or when the server process that started the worker
+    is gone, the keeper sends LEASE_LOST_SIGNAL to the main thread. Its handler raises
     LeaseLost, so even a pipeline stage that never reports progress stops.
     """
 
@@ -218,7 +218,7 @@ def _exception_chain(error: BaseException) -> list[BaseException]:
 
 
 def disk_is_full(error: BaseException, workdir: Path) -> bool:
-    """Whether `error` came from a full disk: ENOSPC in its chain, or almost no space left for job files."""
+    """Return whether `error` came from a full disk: ENOSPC in its chain, or almost no space left."""
     for item in _exception_chain(error):
         if isinstance(item, OSError) and item.errno in (errno.ENOSPC, errno.EDQUOT):
             return True

@@ -52,7 +52,7 @@ async def wait_for_worker(server_pid: int, timeout: float = PROCESS_WAIT_SECONDS
 
 
 async def wait_gone(process: psutil.Process, timeout: float = PROCESS_WAIT_SECONDS) -> None:
-    """Wait until `process` has exited (or is a zombie nobody reaped yet)."""
+    """Wait until `process` has exited (or is a zombie not yet reaped)."""
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -186,7 +186,7 @@ async def test_reaper_requeues_expired_lease_while_serving(server_factory, tmp_p
     handle = server_factory(data_dir=data_dir, extra_args=[*NO_HTTP, "--workers", "1"], env=SHORT_LEASE_ENV)
     async with grpc.aio.insecure_channel(handle.grpc_target) as channel:
         stub = pb_grpc.RagnarokServiceStub(channel)
-        # A hanging job holds the only worker slot, so nothing local claims the planted job.
+        # A hanging job occupies the only worker slot, so nothing local claims the planted job.
         blocker = await submit(stub, "#hang")
         await wait_for_status(stub, blocker.job_id, [pb.JOB_STATUS_RUNNING])
 
