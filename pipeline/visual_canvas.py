@@ -262,6 +262,25 @@ class Sprite:
         _blend_plane(frame.u, self._u, y // 2, x // 2, weight, (shown + 1) // 2)
         _blend_plane(frame.v, self._v, y // 2, x // 2, weight, (shown + 1) // 2)
 
+    def glint(self, frame: Planes, x: int, y: int, centre: float, half_width: float, yuv: tuple[int, int, int], strength: float) -> None:
+        """Brighten the sprite's own pixels towards `yuv` in a soft vertical band, a light sweeping over metal.
+
+        `centre` and `half_width` are in sprite columns; the band's weight falls off linearly to zero.
+        """
+        first = max(0, int(centre - half_width)) & ~1
+        last = min(self.width, int(centre + half_width) + 2)
+        if last <= first:
+            return
+        columns = np.arange(first, last, dtype=np.float32)
+        weights = np.clip(1.0 - np.abs(columns - centre) / max(half_width, 1.0), 0.0, 1.0) * strength
+        for plane, layer, value, scale in ((frame.y, self._y, yuv[0], 1), (frame.u, self._u, yuv[1], 2), (frame.v, self._v, yuv[2], 2)):
+            band = np.rint(weights[::scale] * 256).astype(np.uint16)
+            top, left = y // scale, x // scale + first // scale
+            alpha = layer.alpha[:, first // scale : first // scale + band.size] * band
+            alpha >>= 8
+            source = _PlaneLayer(np.full(alpha.shape, value, np.uint8), alpha)
+            _blend_plane(plane, source, top, left, 256, alpha.shape[1])
+
 
 def blend_colour_rect(
     frame: Planes, x0: int, y0: int, x1: int, y1: int, yuv: tuple[int, int, int], opacity: float

@@ -189,6 +189,20 @@ class KineticTitle:
         for versions in self.tracked:
             placed = versions[min(len(versions) - 1, int(step * (len(versions) - 1) + 0.5))]
             placed.sprite.blend_into(frame, placed.x, placed.y, min(1.0, step * 1.2))
+        if self.kit.metallic and progress >= 1.0:
+            self._draw_glint(frame, local - self.kit.text_in_seconds)
+
+    def _draw_glint(self, frame: Planes, settled: float) -> None:
+        """Sweep a soft light across the settled metallic lines every few seconds."""
+        period, sweep = 3.2, 1.1
+        phase = (settled % period) / sweep
+        if phase >= 1.0:
+            return
+        for versions in self.tracked:
+            placed = versions[-1]
+            width = placed.sprite.width
+            centre = -width * 0.2 + phase * width * 1.4
+            placed.sprite.glint(frame, placed.x, placed.y, centre, max(8.0, self.size * 1.2), (235, 128, 128), 0.75)
 
     def _draw_slow_fade(self, frame: Planes, local: float, progress: float) -> None:
         for placed in self.lines:
