@@ -23,12 +23,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from server.store import Lease, SqliteJobStore, StaleLease
 from server.store.sqlite import now_us
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Same-stage reports without a message closer together than this are dropped, so a
 # stage that reports every frame does not turn into one database write per frame.
@@ -78,6 +80,9 @@ class LeaseKeeper:
         self._spec = spec
         self._lease = spec.lease
         self._done = threading.Event()
+        # Held around each renewal and around the attempt's final write, so the keeper never
+        # mistakes the lease that the worker's own complete() or fail() released for a lost one.
+        self._lock = threading.Lock()
         self.lost_reason = ""
         self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
 
@@ -87,20 +92,34 @@ class LeaseKeeper:
     def stop(self) -> None:
         self._done.set()
 
+    def final_write(self, write: Callable[[], T]) -> T:
+        """Run the attempt's last store write (complete or fail), then stop renewing."""
+        with self._lock:
+            result = write()
+            self._done.set()
+            return result
+
     def _run(self) -> None:
-        job_id = self._lease.job_id
         while not self._done.wait(self._spec.heartbeat_seconds):
-            if os.getppid() != self._spec.parent_pid:
-                self._lose("its server process exited")
-                return
-            try:
-                self._lease = self._store.heartbeat(self._lease, self._spec.lease_seconds)
-            except StaleLease:
-                self._lose("the job was cancelled, timed out or given to another attempt")
-                return
-            except sqlite3.Error as error:
-                # A locked or briefly unwritable database: the lease still has time, so retry next beat.
-                logger.warning("Job %s: lease renewal failed (%s); retrying", job_id, error)
+            with self._lock:
+                if self._done.is_set() or not self._renew():
+                    return
+
+    def _renew(self) -> bool:
+        """Renew the lease once; return False once the lease is lost."""
+        job_id = self._lease.job_id
+        if os.getppid() != self._spec.parent_pid:
+            self._lose("its server process exited")
+            return False
+        try:
+            self._lease = self._store.heartbeat(self._lease, self._spec.lease_seconds)
+        except StaleLease:
+            self._lose("the job was cancelled, timed out or given to another attempt")
+            return False
+        except sqlite3.Error as error:
+            # A locked or briefly unwritable database: the lease still has time, so retry next beat.
+            logger.warning("Job %s: lease renewal failed (%s); retrying", job_id, error)
+        return True
 
     def _lose(self, reason: str) -> None:
         if self._done.is_set():
@@ -282,7 +301,7 @@ def run_worker(spec: WorkerSpec) -> None:
     keeper.start()
     job_id = spec.lease.job_id
     try:
-        _run_attempt(spec, store, reporter)
+        _run_attempt(spec, store, reporter, keeper)
     except StaleLease:
         logger.info("Job %s: lease no longer held (cancelled, timed out or requeued); attempt %d stopped "
                     "without writing", job_id, spec.lease.attempt)
@@ -293,7 +312,7 @@ def run_worker(spec: WorkerSpec) -> None:
         signal.signal(LEASE_LOST_SIGNAL, signal.SIG_IGN)
 
 
-def _run_attempt(spec: WorkerSpec, store: SqliteJobStore, reporter: StoreReporter) -> None:
+def _run_attempt(spec: WorkerSpec, store: SqliteJobStore, reporter: StoreReporter, keeper: LeaseKeeper) -> None:
     job_id = spec.lease.job_id
     try:
         from pipeline.models import JobRequest
@@ -303,7 +322,7 @@ def _run_attempt(spec: WorkerSpec, store: SqliteJobStore, reporter: StoreReporte
         logger.info("Job %s: attempt %d started with %s", job_id, spec.lease.attempt, spec.pipeline_entry)
         output = entry(request, spec.workdir, spec.pipeline_config, reporter)
         result = build_result(output, spec.workdir, spec.started_us)
-        store.complete(spec.lease, result, tuple(output.warnings))
+        keeper.final_write(lambda: store.complete(spec.lease, result, tuple(output.warnings)))
         logger.info("Job %s completed", job_id)
     except StaleLease:
         raise
@@ -317,7 +336,7 @@ def _run_attempt(spec: WorkerSpec, store: SqliteJobStore, reporter: StoreReporte
         if disk_full:
             _remove_partial_files(spec.workdir)
         try:
-            store.fail(spec.lease, stage, message)
+            keeper.final_write(lambda: store.fail(spec.lease, stage, message))
         except StaleLease:
             logger.info("Job %s: lease no longer held; failure not recorded", job_id)
 
