@@ -79,7 +79,9 @@ class FrameRenderer:
         self._frame = Planes.empty(self.width, self.height)
         self._other = Planes.empty(self.width, self.height)
         self._mixed = Planes.empty(self.width, self.height)
-        rng = np.random.default_rng(spec.seed)
+        # numpy seeds must be non-negative; any int the spec carries maps to one, the same each time.
+        self.seed = spec.seed % (1 << 63)
+        rng = np.random.default_rng(self.seed)
         self._grain: NDArray[np.uint8] | None = None
         if self.kit.grain:
             # Signed grain stored as uint8 two's complement: luma stays within 16..235, so adding it
@@ -100,7 +102,7 @@ class FrameRenderer:
         if visual is None:
             scene = self.scenes[index]
             started = time.perf_counter()
-            visual = SceneVisual(self.spec, scene, self.kit, self.layout, seed=self.spec.seed * 1009 + index * 7919)
+            visual = SceneVisual(self.spec, scene, self.kit, self.layout, seed=(self.seed * 1009 + index * 7919) % (1 << 63))
             logger.debug("built scene %d (%s) in %.3f s", scene.index, scene.kind, time.perf_counter() - started)
             self._built[index] = visual
             while len(self._built) > _SCENE_CACHE:
@@ -162,7 +164,7 @@ class FrameRenderer:
             crossfade(frame, frame, incoming, eased)
 
     def _glitch_mix(self, frame: Planes, incoming: Planes, progress: float, t: float) -> None:
-        rng = np.random.default_rng(self.spec.seed + int(t * self.fps))
+        rng = np.random.default_rng((self.seed, int(round(t * self.fps))))
         if progress >= 0.5:
             frame.copy_from(incoming)
         bands = rng.integers(4, 9)
@@ -178,7 +180,7 @@ class FrameRenderer:
     def _glitch_accent(self, frame: Planes, index: int) -> None:
         """Short bursts of displaced bands and chroma shift, a few times per scene (cyberpunk)."""
         group = index // 3
-        rng = np.random.default_rng((self.spec.seed, group))
+        rng = np.random.default_rng((self.seed, group))
         if rng.random() > 0.06:
             return
         for _ in range(int(rng.integers(2, 5))):
@@ -193,7 +195,7 @@ class FrameRenderer:
         if self.kit.glitch_accents:
             self._glitch_accent(frame, index)
         if self._grain is not None:
-            rng = np.random.default_rng((self.spec.seed, index, 1))
+            rng = np.random.default_rng((self.seed, index, 1))
             dy, dx = (int(value) for value in rng.integers(0, 64, 2))
             frame.y += self._grain[dy : dy + self.height, dx : dx + self.width]
         if self.layout.letterbox:

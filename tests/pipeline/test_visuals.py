@@ -140,6 +140,12 @@ def test_frames_are_deterministic() -> None:
         assert first.frame_at(t).tobytes() == second.frame_at(t).tobytes()
 
 
+@pytest.mark.parametrize("seed", [-1, 0, 2**70])
+def test_any_integer_seed_renders(seed: int) -> None:
+    spec = dataclasses.replace(sample_spec("cinematic", duration=4.0, size=SMALL), seed=seed)
+    assert FrameRenderer(spec).frame_at(2.0).shape == (SMALL[1], SMALL[0], 3)
+
+
 def test_seed_changes_frames() -> None:
     spec = sample_spec("playful", duration=6.0, size=SMALL)
     other = dataclasses.replace(spec, seed=spec.seed + 1)
