@@ -217,4 +217,4 @@ def test_unreadable_keys_file_is_named(tmp_path: Path) -> None:
     empty.write_text("# no keys yet\n\n")
     with pytest.raises(SettingsError) as caught:
         load_settings(api_keys_file=empty)
-    assert "holds no keys" in str(caught.value)
+    assert "contains no keys" in str(caught.value)
