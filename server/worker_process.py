@@ -73,6 +73,10 @@ class LeaseKeeper:
     another attempt. In that case, or when the server process that started the worker
     is gone, the keeper sends LEASE_LOST_SIGNAL to the main thread. Its handler raises
     LeaseLost, so even a pipeline stage that never reports progress stops.
+
+    NOTE: a worker paused inside a store write transaction keeps SQLite's write lock,
+    which blocks every other writer (the reaper included) until it resumes or dies.
+    Leases cannot cover that case. Only stopping the process releases the lock.
     """
 
     def __init__(self, store: SqliteJobStore, spec: WorkerSpec) -> None:

@@ -137,6 +137,9 @@ class Supervisor:
         job = self._store.get_job(lease.job_id)
         workdir = job_workdir(self._settings, lease.job_id)
         # An earlier attempt of this job still exiting here must not write into the new attempt's files.
+        # NOTE: a stale attempt in another server process sharing this data directory is not
+        # stopped here. Its store writes are rejected, but files it writes before its next
+        # store call land in this attempt's directory.
         for old in [item for item in self._retiring if item.lease.job_id == lease.job_id]:
             self._stop_process(old)
             self._retiring.remove(old)
