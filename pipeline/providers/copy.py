@@ -187,7 +187,7 @@ class ScriptLength:
             count = sum(spoken_units(line.spoken, self.language) for line in lines)
             fewest, most = self.units_range(len(lines))
             raise ValueError(
-                f"the script has {count} {self.units}, which take about {seconds:.1f} s to read at "
+                f"the script has about {count:.0f} {self.units}, which take about {seconds:.1f} s to read at "
                 f"{self.words_per_minute:g} {self.units} per minute, but a {self.duration_seconds:g}-second commercial "
                 f"needs {low:.1f} to {high:.1f} s of speech: write {fewest} to {most} {self.units} in total"
             )

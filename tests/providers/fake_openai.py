@@ -126,12 +126,21 @@ def valid_brief() -> dict[str, Any]:
 
 
 def valid_script(words: int) -> dict[str, Any]:
-    """Return a script in section order with exactly `words` words spread over five lines."""
+    """Return a script in section order with exactly `words` words spread over five lines.
+
+    The words alternate one and two syllables, so their count matches the rate units of the length check,
+    which are syllables divided by 1.5, to within one unit.
+    """
     sections = ["hook", "problem", "solution", "proof", "cta"]
     per_line = [words // 5 + (1 if index < words % 5 else 0) for index in range(5)]
     lines = []
+    spoken = 0
     for section, count in zip(sections, per_line):
-        text = " ".join([section] * max(count, 1)) + "."
+        line_words = []
+        for _ in range(max(count, 1)):
+            line_words.append(("go", "open")[spoken % 2])
+            spoken += 1
+        text = " ".join(line_words) + "."
         lines.append({"section": section, "text": text})
     return {"lines": lines}
 

@@ -92,7 +92,11 @@ async def test_sweep_keeps_request_id_jobs_while_deleting_others(server_factory)
         replay = (await stub.Generate(_request("kept-for-a-day"))).job
     assert replay.job_id == keyed.job_id
     assert replay.status == pb.JOB_STATUS_COMPLETED
-    assert not (handle.data_dir / "jobs" / plain.job_id).exists()
+    # The sweep deletes the job's rows first and its directory right after, so wait for the files too.
+    plain_dir = handle.data_dir / "jobs" / plain.job_id
+    while plain_dir.exists():
+        assert time.monotonic() < deadline, "the retention sweep never deleted the finished job's files"
+        await asyncio.sleep(0.1)
     assert (handle.data_dir / "jobs" / keyed.job_id).is_dir()
 
 
