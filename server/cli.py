@@ -8,6 +8,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +29,34 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     parser.add_argument("--allow-insecure-no-auth", action="store_true", default=None,
                         help="serve on a non-loopback --host without API keys (anyone who reaches it gets in)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    providers = parser.add_argument_group(
+        "providers", "Optional model providers; each flag overrides the environment variable in brackets. "
+        "The API key is read only from OPENAI_API_KEY, so it never shows in the process list.")
+    for flag, variable, meaning in _PROVIDER_FLAGS:
+        providers.add_argument(flag, dest=variable, metavar="VALUE", help=f"{meaning} [{variable}]")
+
+
+# Flags of `ragnarok serve` that set a pipeline setting otherwise read from the environment.
+_PROVIDER_FLAGS = (
+    ("--openai-base-url", "OPENAI_BASE_URL", "base URL of OpenAI or an OpenAI-compatible server"),
+    ("--copy-model", "RAGNAROK_COPY_MODEL", "model that writes the brief analysis, script and shots; empty stays offline"),
+    ("--speech-model", "RAGNAROK_SPEECH_MODEL", "model that reads the voiceover; empty stays offline"),
+    ("--image-model", "RAGNAROK_IMAGE_MODEL", "model that paints scene backgrounds; empty stays offline"),
+    ("--x264-preset", "RAGNAROK_X264_PRESET", "x264 speed preset: veryfast, faster, fast, medium or slow"),
+    ("--x264-crf", "RAGNAROK_X264_CRF", "x264 constant-quality factor, 0 to 23; lower is better"),
+)
+
+
+def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
+    """Build the pipeline settings from the environment with the provider flags on top."""
+    from pipeline.config import PipelineConfig
+
+    environ = dict(os.environ)
+    for _, variable, _ in _PROVIDER_FLAGS:
+        value = getattr(args, variable, None)
+        if value is not None:
+            environ[variable] = value
+    return PipelineConfig.from_env(environ)
 
 
 def _add_generate_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,10 +96,15 @@ def _run_serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        try:
+            pipeline_config = _pipeline_config(args)
+        except ValueError as error:
+            # ConfigError names the environment variable; the flag of the same setting is listed in --help.
+            raise SettingsError(f"Invalid settings: {error}") from None
         settings = load_settings(
             grpc_port=args.grpc_port, http_port=args.http_port, data_dir=args.data_dir,
             grpc_host=args.host, max_concurrent_jobs=args.workers,
-            allow_insecure_no_auth=args.allow_insecure_no_auth,
+            allow_insecure_no_auth=args.allow_insecure_no_auth, pipeline=pipeline_config,
         )
         asyncio.run(serve(settings, ready_file=args.ready_file, http=not args.no_http))
     except SettingsError as error:

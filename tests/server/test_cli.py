@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from server.cli import _pipeline_config, build_parser
 from tests.support.servers import REPO_ROOT, ServerHandle, server_env
 
 
@@ -55,3 +56,26 @@ def test_generate_unreachable_server(tmp_path) -> None:
     completed = _generate("127.0.0.1:1", "--brief", "A commercial for a bakery")
     assert completed.returncode == 1
     assert "ragnarok generate: submitting to 127.0.0.1:1 failed: UNAVAILABLE" in completed.stderr
+
+
+def test_serve_provider_flags_override_environment(monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("RAGNAROK_COPY_MODEL", "from-env")
+    args = build_parser().parse_args(
+        ["serve", "--copy-model", "from-flag", "--speech-model", "", "--x264-crf", "20"])
+
+    config = _pipeline_config(args)
+
+    assert config.providers.copy_model == "from-flag"
+    assert config.providers.speech_model == ""
+    assert config.x264_crf == 20
+
+
+def test_serve_rejects_invalid_provider_flag(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--data-dir", str(tmp_path), "--openai-base-url", "ftp://x"],
+        capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "OPENAI_BASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
