@@ -91,9 +91,13 @@ def _run_serve(args: argparse.Namespace) -> int:
     from server.serve import serve
     from server.settings import SettingsError, load_settings
 
+    from server.tracing import TraceIdFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(TraceIdFilter())
     logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=args.log_level.upper(), handlers=[handler],
+        format="%(asctime)s %(levelname)s %(name)s [%(trace_id)s]: %(message)s",
     )
     try:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from server.app import create_server
 from server.settings import ENV_PREFIX, Settings, SettingsError
+from server.tracing import add_trace_source
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def _gateway_factory() -> Any | None:
     if importlib.util.find_spec("gateway.app") is None:
         logger.warning("gateway.app not found: serving gRPC only")
         return None
+    # Log lines written while the in-process gateway handles a request carry its trace id.
+    add_trace_source(importlib.import_module("gateway.tracing").current_trace_id)
     return importlib.import_module("gateway.app").create_app
 
 

@@ -26,6 +26,7 @@ from server.convert import (
 from server.errors import ArtifactNotFound, QueueFullRetryLater, ServiceError, to_grpc_status
 from server.settings import Settings
 from server.store import EventType, JobStatus, NewJob, QueueFull, SqliteJobStore, StoreError
+from server.tracing import bind_trace_id, reset_trace_id
 from server.watch_hub import WatchHub
 from server.validation import (
     FieldViolation,
@@ -61,6 +62,7 @@ def unary_rpc(
 
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Request, context: grpc.aio.ServicerContext) -> Response:
+        trace_token = bind_trace_id(context)
         try:
             if isinstance(request, UndecodableRequest):
                 raise ValidationFailed(request.violations)
@@ -70,6 +72,8 @@ def unary_rpc(
                 raise
             _log_unexpected(error, handler.__name__)
             status = to_grpc_status(error)
+        finally:
+            reset_trace_id(trace_token)
         await context.abort(status.code, status.details, status.trailing_metadata)
         raise AssertionError("context.abort returned")
 
@@ -86,6 +90,8 @@ def stream_rpc(
         if isinstance(request, UndecodableRequest):
             status = to_grpc_status(ValidationFailed(request.violations))
             await context.abort(status.code, status.details, status.trailing_metadata)
+        # Each streaming call runs in its own task, so the trace id set here stays with this call.
+        bind_trace_id(context)
         stream = handler(self, request, context)
         try:
             async for message in stream:

@@ -54,3 +54,19 @@ def test_trace_id_reaches_serve_log(server: ServerHandle) -> None:
 
     assert f"GET {API}/jobs/job_000000000000 -> 404" in server.log()
     assert f"trace_id={trace_id}" in server.log()
+
+
+def test_trace_id_tags_grpc_handler_log_lines(server: ServerHandle) -> None:
+    assert server.http_base_url is not None
+    with httpx.Client(base_url=server.http_base_url, timeout=30) as client:
+        created = client.post(f"{API}/generate", json=EXAMPLE_BODY)
+    trace_id = created.headers["x-trace-id"]
+    job_id = created.json()["job_id"]
+
+    deadline = time.monotonic() + 5
+    while f"Job {job_id} queued" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    queued = [line for line in server.log().splitlines() if f"Job {job_id} queued" in line]
+    assert len(queued) == 1
+    assert f"[{trace_id}]" in queued[0]
