@@ -65,6 +65,11 @@ class RenderResult:
         """Best reference encode time over best render time: the share of the encoder's speed the render reaches."""
         return min(t.wall_seconds for t in self.reference) / min(t.wall_seconds for t in self.ours)
 
+    @property
+    def cpu_ratio(self) -> float:
+        """Reference CPU seconds over ours: the share of our CPU work that encoding alone needs, less sensitive to load."""
+        return min(t.cpu_seconds for t in self.reference) / min(t.cpu_seconds for t in self.ours)
+
     def as_dict(self) -> dict[str, object]:
         best_reference = min(t.wall_seconds for t in self.reference)
         best_ours = min(t.wall_seconds for t in self.ours)
@@ -79,6 +84,7 @@ class RenderResult:
             "reference_fps": round(self.frames / best_reference, 1),
             "ours_fps": round(self.frames / best_ours, 1),
             "throughput_ratio": round(self.throughput_ratio, 3),
+            "cpu_ratio": round(self.cpu_ratio, 3),
             "job_stage_seconds": self.job_stage_seconds,
             "reference_stream": self.reference_stream,
             "ours_stream": self.ours_stream,

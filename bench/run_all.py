@@ -14,6 +14,7 @@ import argparse
 import datetime
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -59,6 +60,7 @@ def _targets(report: dict[str, Any], config: PipelineConfig) -> list[dict[str, A
     checks = [
         _check("seed job time / video length", seed_job["job_over_video"] if seed_job else None, "<=", 0.66),
         _check("seed render throughput / reference encode", seed_render["throughput_ratio"] if seed_render else None, ">=", 0.60),
+        _check("seed render CPU: reference / ours", seed_render["cpu_ratio"] if seed_render else None, ">=", 0.60),
         _check("seed 1080p job peak RSS (GiB)", seed_job["peak_rss_mib"] / 1024 if seed_job else None, "<", 1.5, " GiB"),
     ]
     if "tiktok_60s" in jobs and "tiktok_30s" in jobs:
@@ -72,11 +74,16 @@ def _targets(report: dict[str, Any], config: PipelineConfig) -> list[dict[str, A
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    print()
+    machine = report["machine"]
+    print(
+        f"\n{machine['nproc']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB; load average "
+        f"{machine['load_average_at_start'][0]} at start, {report['load_average_at_end'][0]} at end"
+    )
     for render in report.get("render", []):
         print(
             f"render {render['case']:<24} reference {min(render['reference_wall_seconds']):7.2f} s ({render['reference_fps']:6.1f} fps)"
             f"   ours {min(render['ours_wall_seconds']):7.2f} s ({render['ours_fps']:6.1f} fps)   ratio {render['throughput_ratio']:.3f}"
+            f"   CPU {min(render['reference_cpu_seconds']):.1f} / {min(render['ours_cpu_seconds']):.1f} s = {render['cpu_ratio']:.3f}"
         )
     for job in report.get("jobs", []):
         print(
@@ -150,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="ragnarok-bench-") as scratch:
             report = run(args, Path(scratch))
     report["bench_seconds"] = round(time.monotonic() - started, 1)
+    # Other work on the machine inflates every timing; the load average shows how busy it was.
+    report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS_DIR / f"bench-{stamp}.json"
