@@ -230,6 +230,166 @@ def _industry_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
+# Product categories. The words of the product ("a smart ring", "a neighbourhood coffee roaster") pick
+# the vocabulary for pains, proof and default benefits ahead of the industry the request names, so a
+# coffee roaster filed under "food" never promises meals and a ring filed under "fitness" never offers coaches.
+_CATEGORY_PROFILES: tuple[tuple[tuple[str, ...], IndustryProfile], ...] = (
+    (
+        ("coffee", "roaster", "roastery", "cafe", "café", "espresso", "tea house", "teahouse", "coffee shop"),
+        IndustryProfile(
+            "coffee",
+            "people who take their coffee seriously",
+            "coffee shop",
+            ("coffee that tastes like it sat there all day", "cafés with nowhere to sit", "beans roasted months ago"),
+            ("coffee roasted fresh", "a seat that is waiting for you", "a cup made the way you like it"),
+            ("Visit us today", "Stop by today", "Pull up a chair today"),
+            ("regulars who know the barista by name", "a cup worth slowing down for", "mornings that start the right way"),
+            ("steam curling off a fresh cup", "beans tumbling out of the roaster", "a laptop beside a latte in a sunny corner", "a barista pouring latte art"),
+            "minimal",
+        ),
+    ),
+    (
+        ("ring", "smartwatch", "watch", "tracker", "wearable", "band", "earbuds", "headphones"),
+        IndustryProfile(
+            "wearable",
+            "people who want to know their body better",
+            "wearable",
+            ("sleep that never feels like enough", "guessing whether you have recovered", "health data you never look at"),
+            ("tracking that never gets in the way", "insights you can act on", "a design you forget you are wearing"),
+            ("Order yours today", "Get yours today"),
+            ("mornings that start with a clear picture", "habits that finally stick", "numbers that finally make sense"),
+            ("a ring catching the light on a hand", "a sleep graph rising at dawn", "a phone screen lighting up with a daily score", "a parent lacing up for a run at sunrise"),
+            "minimal",
+        ),
+    ),
+    (
+        ("charity", "nonprofit", "non-profit", "foundation", "shelter", "food bank", "fundraiser", "appeal"),
+        IndustryProfile(
+            "nonprofit",
+            "people who want to make a difference",
+            "cause",
+            ("neighbours going without", "problems that feel too big for one person", "good intentions that never turn into action"),
+            ("help that reaches people directly", "a simple way to give", "a difference you can see"),
+            ("Donate today", "Give today", "Volunteer today"),
+            ("volunteers who show up week after week", "a community that looks after its own", "donations that reach the people who need them"),
+            ("hands passing a parcel across a table", "volunteers laughing in matching shirts", "a child looking up with a smile", "a full pantry shelf"),
+            "cinematic",
+        ),
+    ),
+    (
+        ("dealer", "dealership", "car lot", "motors", "used cars", "pre-owned"),
+        IndustryProfile(
+            "car_dealer",
+            "drivers ready for their next car",
+            "dealership",
+            ("haggling that takes all afternoon", "prices that change at the desk", "pressure to sign on the spot"),
+            ("prices with nothing hidden", "test drives on your schedule", "a team that answers straight"),
+            ("Book your test drive today", "Visit the showroom today"),
+            ("drivers who come back for their next car", "neighbours who send their friends", "keys handed over with a handshake"),
+            ("keys dropping into an open palm", "a row of polished cars at golden hour", "a car pulling out of the showroom", "headlights sweeping across a lot"),
+            "cinematic",
+        ),
+    ),
+)
+# Product words that map onto an industry profile as it stands.
+_CATEGORY_INDUSTRIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("app", "platform", "software", "saas", "automation", "ai", "crm", "dashboard", "api", "cloud"), "technology"),
+    (("skincare", "serum", "moisturiser", "moisturizer", "cleanser", "sunscreen", "lotion", "cosmetics", "makeup"), "beauty"),
+    (("bank", "banking", "credit union", "savings", "loan", "mortgage", "credit card", "investing"), "finance"),
+    (("restaurant", "bistro", "diner", "pizzeria", "pizza", "taqueria", "kitchen", "grill", "burger", "meal kit", "bakery"), "food"),
+    (("game", "rpg", "shooter", "mmo", "strategy game", "puzzle game"), "gaming"),
+    (("gym", "fitness studio", "yoga studio", "bootcamp", "personal training"), "fitness"),
+    (("clinic", "dental", "dentist", "pharmacy", "therapy", "telehealth"), "health"),
+    (("course", "school", "academy", "bootcamp", "tutoring"), "education"),
+    (("hotel", "resort", "airline", "tour", "travel"), "travel"),
+)
+
+
+def copy_profile(product: str, industry: str) -> IndustryProfile:
+    """Return the vocabulary the copy should use: the product's category if its words name one, else the industry's."""
+    words = f" {re.sub(r'[^a-z0-9é -]+', ' ', product.lower())} "
+    for keywords, profile in _CATEGORY_PROFILES:
+        if any(f" {keyword} " in words for keyword in keywords):
+            return profile
+    for keywords, name in _CATEGORY_INDUSTRIES:
+        if any(f" {keyword} " in words for keyword in keywords):
+            return _INDUSTRIES[name]
+    return industry_profile(industry)
+
+
+# Offers and deals. The offer is kept exactly as the brief writes it, so captions show "$49.99 this week only".
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A price, discount or deal from the brief: its text as written and the name of the deal, if any."""
+
+    text: str
+    # "launch deal", "spring sale"; empty when the brief names none.
+    deal: str
+
+
+_PRICE_OFFER_RE = re.compile(
+    r"(?P<offer>[$€£¥]\s?\d[\d,]*(?:\.\d+)?(?:\s*/\s*[a-z]+)?(?:\s+(?:a|per)\s+(?:month|year|week))?"
+    r"(?:\s+(?:this|for\s+a|for\s+one|until|through|today|only|limited|all|every|on)\b[^.!?,;:\n]*)?)",
+    re.IGNORECASE,
+)
+_DISCOUNT_OFFER_RE = re.compile(
+    r"(?P<offer>(?:up\s+to\s+)?\d+\s?%\s+off\b[^.!?,;:\n]*|free\s+(?:\d+[\s-]day\s+)?(?:shipping|delivery|returns|trial|installation|consultation|first\s+\w+)\b[^.!?,;:\n]*|"
+    r"(?:your\s+)?first\s+(?:month|week|class|lesson|session|order)\s+free\b[^.!?,;:\n]*|buy\s+one,?\s+get\s+one(?:\s+free)?\b[^.!?,;:\n]*|bogo\b[^.!?,;:\n]*)",
+    re.IGNORECASE,
+)
+_DEAL_RE = re.compile(
+    r"\b(?P<deal>(?:launch|opening|grand\s+opening|holiday|summer|spring|winter|autumn|fall|black\s+friday|cyber\s+monday|"
+    r"introductory|early[\s-]bird|limited[\s-]time|weekend|flash)\s+(?:deal|offer|sale|discount|special|price|pricing|promo))\b",
+    re.IGNORECASE,
+)
+_OFFER_CONTEXT_RE = re.compile(r"\b(?:deal|offer|sale|discount|promo|only|limited|save|special|now|today|launch)\b", re.IGNORECASE)
+
+
+def find_offer(brief: str) -> Offer:
+    """Find the offer in a brief ("$49.99 this week only", "20% off", "free shipping"); empty if it names none.
+
+    A bare price counts only in a sentence about a deal, so "crowns from $49.99" stays a benefit.
+    """
+    for sentence in _SENTENCE_SPLIT_RE.split(brief):
+        deal_match = _DEAL_RE.search(sentence)
+        deal = deal_match.group("deal").lower() if deal_match else ""
+        text = ""
+        discount = _DISCOUNT_OFFER_RE.search(sentence)
+        price = _PRICE_OFFER_RE.search(sentence)
+        after_deal = re.match(r"\s*:\s*(?P<offer>(?:[^.!?\n]|\.(?=\d))*\d(?:[^.!?\n]|\.(?=\d))*)", sentence[deal_match.end():]) if deal_match else None
+        if after_deal:
+            text = after_deal.group("offer")
+        elif discount:
+            text = discount.group("offer")
+        elif price and (_OFFER_CONTEXT_RE.search(sentence) or deal):
+            text = price.group("offer")
+        text = _strip_symbols(text)
+        if text:
+            return Offer(text, deal)
+    return Offer("", "")
+
+
+def with_offer(call_to_action: str, offer: Offer) -> str:
+    """Fold an offer into the call to action, keeping the offer's words exactly as the brief wrote them."""
+    if not offer.text or offer.text.lower() in call_to_action.lower():
+        return call_to_action
+    base = call_to_action.rstrip(" .!")
+    if offer.deal:
+        return f"Grab the {offer.deal}: {offer.text}"
+    text = offer.text if re.match(r"[A-Z]{2}|[A-Z]\d", offer.text) else offer.text[:1].lower() + offer.text[1:]
+    if offer.text[:1] in "$€£¥":
+        return f"{base}: {offer.text}"
+    return f"{base} and get {text}"
+
+
+def _strip_symbols(text: str) -> str:
+    """Drop emoji and trailing punctuation from an offer so the caption shows only its words."""
+    text = "".join(char for char in text if char.isalnum() or char.isspace() or char in "$€£¥%.,/'&-")
+    return re.sub(r"\s+", " ", text).strip(" .,-")
+
+
 # Colour vocabulary: CSS/X11 names from webcolors plus common names CSS lacks.
 
 _EXTRA_COLOURS: dict[str, str] = {
@@ -561,11 +721,11 @@ _BRAND_PATTERNS = (
 )
 
 _PRODUCT_RE = re.compile(
-    r"^\s*,?\s*(?:a|an|the)\s+(?P<product>[^,.;:!?]+?)(?:\s+(?:that|which|who|for|to|with)\b|[,.;:!?]|$)",
+    r"^\s*,?\s*(?:a|an|the)\s+(?P<product>[^,.;:!?]+?)(?:\s+(?:that|which|who|for|to|with|so)\b|\s+(?:in|from|based\s+in)\s+[A-Z]|[,.;:!?]|$)",
     re.IGNORECASE,
 )
 _AUDIENCE_RE = re.compile(
-    r"\b(?:target(?:ed)?\s+audience|audience|target(?:ing)?|aimed\s+at|designed\s+for|made\s+for|built\s+for|speak(?:ing)?\s+to|for\s+busy)\s*(?:is|are|:|-)?\s*(?P<audience>(?:[^.;!?\n]|\.(?=\d))+)",
+    r"\b(?:target(?:ed)?\s+audience|audience|target(?:ing)?|aimed\s+at|designed\s+for|made\s+for|built\s+for|speak(?:ing)?\s+to|for(?=\s+busy\b))\s*(?:is|are|:|-)?\s*(?P<audience>(?:[^.;!?\n]|\.(?=\d))+)",
     re.IGNORECASE,
 )
 _BENEFIT_LEAD_RE = re.compile(
@@ -603,10 +763,12 @@ def analyze_brief(request: JobRequest) -> BriefAnalysis:
     colours = find_colours(brief)
     palette = build_palette(colours, style)
 
+    offer = Offer("", "")
     if language == "en":
         brand, product = _find_brand_and_product(brief)
         audience = _find_audience(brief)
-        benefits = _find_benefits(brief, brand)
+        offer = find_offer(brief)
+        benefits = _find_benefits(brief, brand, product, offer.text)
         tone = _find_tone(brief)
         call_to_action = _find_call_to_action(brief)
     else:
@@ -629,13 +791,15 @@ def analyze_brief(request: JobRequest) -> BriefAnalysis:
     if not audience:
         audience = profile.audience
         fallbacks.append(f"The brief names no audience, so the copy speaks to {audience!r}.")
+    vocabulary = copy_profile(product, profile.name)
     if not benefits:
-        benefits = profile.benefits
-        fallbacks.append(f"The brief names no benefits, so the copy uses {profile.name} defaults.")
+        benefits = vocabulary.benefits
+        fallbacks.append(f"The brief names no benefits, so the copy uses {vocabulary.name} defaults.")
     if not tone:
         tone = _STYLE_TONES.get(style, "confident")
     if not call_to_action:
-        call_to_action = _pick(profile.calls_to_action, brief)
+        call_to_action = _pick(vocabulary.calls_to_action, brief)
+    call_to_action = with_offer(call_to_action, offer)
     voice_style = _resolve_voice_style(request.voice_style, tone, style, fallbacks)
 
     analysis = BriefAnalysis(
@@ -789,6 +953,9 @@ def _find_product(after_brand: str) -> str:
 
 def _find_audience(brief: str) -> str:
     match = _AUDIENCE_RE.search(brief)
+    trailing = re.search(r"\bfor\s+(?P<audience>(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*[^s\W]s)(?=[.,;!?]|$)", brief)
+    if not match and trailing and trailing.group("audience").split()[0] not in ("a", "an", "the", "every", "all"):
+        return trailing.group("audience")
     if not match:
         offer = _OFFER_RE.search(brief)
         return _clean_phrase(offer.group("audience")) if offer else ""
@@ -797,16 +964,125 @@ def _find_audience(brief: str) -> str:
     return audience
 
 
-def _find_benefits(brief: str, brand: str) -> tuple[str, ...]:
-    benefits: list[str] = []
+def _find_benefits(brief: str, brand: str, product: str, offer: str) -> tuple[str, ...]:
+    """Collect benefits and features from every place a brief tends to put them, in the order they appear.
+
+    Sources: a lead word ("Highlight ...", "Key benefits: a, b, c"), the product's own description
+    ("a smart ring that tracks sleep" or "a lamp with sunrise mode"), "so you can ..." purposes,
+    sentences whose subject is the product ("It helps ...") and bare feature lists ("Free wifi, quiet corners.").
+    """
+    found: list[tuple[int, str]] = []
     for match in _BENEFIT_LEAD_RE.finditer(brief):
         text = _clean_phrase(match.group("benefits"))
         text = re.sub(r"^(?:how|that|the fact that|its|their)\s+", "", text, flags=re.IGNORECASE)
-        for part in _split_benefit_list(text):
-            part = _clean_phrase(part)
-            if len(part.split()) >= 2 and part.lower() not in (b.lower() for b in benefits):
-                benefits.append(part)
+        found.extend((match.start(), part) for part in _split_benefit_list(text) if not _is_tone_only(part))
+    for sentence_start, sentence in _sentences(brief):
+        if offer and offer in sentence or _is_instruction_sentence(sentence) and not _names_product(sentence, brand, product):
+            continue
+        found.extend(
+            (sentence_start + offset, part)
+            for offset, part in _sentence_benefits(sentence, brand, product)
+            if not _is_style_phrase(part)
+        )
+    benefits: list[str] = []
+    for _, part in sorted(found, key=lambda item: item[0]):
+        part = _clean_phrase(part)
+        if len(part.split()) < 2:
+            continue
+        if any(part.lower() in kept.lower() or kept.lower() in part.lower() for kept in benefits):
+            continue
+        benefits.append(part)
     return tuple(benefits[:6])
+
+
+# Verbs that open a feature phrase written without its subject: "tracks sleep", "helps teams ship".
+FEATURE_VERBS = frozenset(
+    "tracks monitors measures logs counts syncs reminds detects predicts analyses analyzes answers cleans brews "
+    "roasts ships delivers plans books sends shows learns fits finds matches pays sorts writes schedules "
+    "gives helps lets saves makes cuts turns provides brings offers keeps puts takes boosts removes handles "
+    "builds automates replaces unlocks frees scales connects protects runs serves grows lowers earns fades calms "
+    "smooths soothes hydrates brightens firms repairs rescues feeds teaches coaches guides wakes charges".split()
+)
+_SENTENCE_SPLIT_RE = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bMrs\.)(?<=[.!?])\s+")
+_STYLE_WORDS_RE = re.compile(r"\b(?:tone|colou?rs?|palette|aesthetic|style|vibe|mood|font|music|voice|audience|seconds?|video)\b", re.IGNORECASE)
+_INSTRUCTION_START_RE = re.compile(
+    r"^(?:create|make|produce|write|generate|build|design|promote|launch|introduce|introducing|meet|announce|show|"
+    r"highlight|focus|emphasi[sz]e|mention|use|end|close|target|tone|style|a|an|the)\b",
+    re.IGNORECASE,
+)
+
+
+def _sentences(brief: str) -> list[tuple[int, str]]:
+    spans: list[tuple[int, str]] = []
+    cursor = 0
+    for sentence in _SENTENCE_SPLIT_RE.split(brief):
+        start = brief.find(sentence, cursor)
+        cursor = start + len(sentence)
+        spans.append((start, sentence))
+    return spans
+
+
+def _is_instruction_sentence(sentence: str) -> bool:
+    return bool(_INSTRUCTION_START_RE.match(sentence.strip())) or ":" in sentence
+
+
+def _names_product(sentence: str, brand: str, product: str) -> bool:
+    return bool(brand and brand in sentence) or bool(product and product.lower() in sentence.lower())
+
+
+def _is_style_phrase(text: str) -> bool:
+    """Return True for tone, colour and format words that describe the ad, not the product."""
+    return bool(_STYLE_WORDS_RE.search(text) or find_colours(text)) or _is_tone_only(text)
+
+
+def _is_tone_only(text: str) -> bool:
+    words = re.findall(r"[a-z]+", text.lower())
+    return bool(words) and all(word in _TONE_WORDS or word in ("and", "but", "yet", "very") for word in words)
+
+
+def _sentence_benefits(sentence: str, brand: str, product: str) -> list[tuple[int, str]]:
+    """Return (offset, benefit) pairs from one sentence of the brief that is not a plain instruction."""
+    body = sentence.rstrip(" .!?")
+    results: list[tuple[int, str]] = []
+    product_at = body.lower().find(product.lower()) if product else -1
+    if product_at >= 0:
+        after = body[product_at + len(product):]
+        offset = product_at + len(product)
+        # "a smart ring that tracks sleep, heart rate and recovery for busy parents"
+        relative = re.match(r"\s*,?\s*(?:that|which)\s+(?P<feature>[a-z][^;:]*)", after)
+        if relative:
+            feature = _cut_audience_tail(relative.group("feature"))
+            if _is_feature_verb(feature.split()[0]):
+                results.append((offset + relative.start("feature"), feature))
+        # "a lamp with sunrise mode and sixteen million colours"
+        with_list = re.search(r"\bwith\s+(?P<features>[^;:]+)", after)
+        if with_list:
+            features = _cut_audience_tail(re.split(r"\s+(?:that|which|so)\s+", with_list.group("features"))[0])
+            results.extend((offset + with_list.start("features"), part) for part in _split_benefit_list(features))
+    purpose = re.search(r"\bso\s+(?:that\s+)?(?P<purpose>(?:you|your|teams|families|people)\b[^;:]+)", body, re.IGNORECASE)
+    if purpose:
+        results.append((purpose.start("purpose"), _cut_audience_tail(purpose.group("purpose"))))
+    subjects = "(?i:it|this|they|we)" + (f"|{re.escape(brand)}" if brand else "")
+    subject = re.match(rf"^(?:{subjects})\s+(?P<verb>[a-z]+)\s+(?P<rest>.+)$", body)
+    if subject and _is_feature_verb(subject.group("verb")) and not _is_instruction_sentence(body):
+        results.append((subject.start("verb"), f"{subject.group('verb')} {subject.group('rest')}"))
+    elif not results and not _is_instruction_sentence(body) and not is_clause(body) and not (brand and brand in body):
+        # A bare list of features: "Fresh single-origin beans roasted daily, free wifi, quiet corners."
+        parts = [part for part in re.split(r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+and\s+(?=[a-z0-9$])", body) if part.strip()]
+        if len(parts) >= 2 and not _is_style_phrase(body):
+            results.extend((body.find(part), part) for part in parts)
+    return results
+
+
+def _is_feature_verb(word: str) -> bool:
+    """Return True for a third-person verb that opens a feature ("tracks", "rescues"), judged by form when unlisted."""
+    lowered = word.lower()
+    return lowered in FEATURE_VERBS or (lowered.endswith("s") and not lowered.endswith("ss") and lowered not in ("is", "was", "has", "its", "this"))
+
+
+def _cut_audience_tail(text: str) -> str:
+    """Drop a trailing "for busy parents" from a feature: the audience is read separately."""
+    return re.sub(r"\s+for\s+(?:busy\s+|the\s+)?[a-z][\w -]*$", "", text.strip()) if re.search(r"\s+for\s+[a-z][\w -]*s$", text.strip()) else text.strip()
 
 
 def _split_benefit_list(text: str) -> list[str]:
@@ -841,6 +1117,9 @@ def _find_call_to_action(brief: str) -> str:
     quoted = re.search(rf"[\"“']((?:{verbs})\b[^\"”']{{2,60}})[\"”']", brief, re.IGNORECASE)
     if quoted:
         return _sentence_case(_clean_phrase(quoted.group(1)))
+    closing = re.search(rf"(?:^|[.!?]\s+)((?:{verbs}|pre-order|preorder|donate|sign\s+up)\b[^.!?\n]{{2,60}})[.!?]?\s*$", brief, re.IGNORECASE)
+    if closing and len(closing.group(1).split()) <= 8:
+        return _sentence_case(_clean_phrase(closing.group(1)))
     return ""
 
 

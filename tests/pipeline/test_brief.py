@@ -193,3 +193,96 @@ def test_cjk_brief_language_brand_and_benefits(brief: str, language: str, brand:
 def test_analysis_is_deterministic() -> None:
     request = JobRequest(brief=SEED_BRIEF, style="luxury", industry="finance")
     assert analyze_brief(request) == analyze_brief(request)
+
+
+COFFEE_BRIEF = (
+    "A 15-second Instagram ad for Bean There, a neighbourhood coffee roaster in Portland. Audience: remote workers. "
+    "Fresh single-origin beans roasted daily, free wifi, quiet corners. Warm and friendly."
+)
+RING_BRIEF = (
+    "Promote FitPulse, a smart ring that tracks sleep, heart rate and recovery for busy parents. Energetic, playful. "
+    "Don't miss our launch deal: $49.99 this week only 🔥"
+)
+
+
+def test_coffee_brief_reads_its_own_features() -> None:
+    analysis = analyze_brief(JobRequest(brief=COFFEE_BRIEF, industry="food", style="minimal"))
+    assert analysis.brand == "Bean There"
+    assert analysis.product == "neighbourhood coffee roaster"
+    assert analysis.audience == "remote workers"
+    assert analysis.benefits == ("Fresh single-origin beans roasted daily", "free wifi", "quiet corners")
+    assert not any("meal" in benefit for benefit in analysis.benefits)
+    assert analysis.tone == "warm, friendly"
+
+
+def test_ring_brief_keeps_features_audience_and_offer() -> None:
+    analysis = analyze_brief(JobRequest(brief=RING_BRIEF, industry="fitness"))
+    assert analysis.product == "smart ring"
+    assert analysis.audience == "busy parents"
+    features = " ".join(analysis.benefits)
+    for feature in ("sleep", "heart rate", "recovery"):
+        assert feature in features
+    assert "workouts" not in features
+    assert "$49.99 this week only" in analysis.call_to_action
+    assert "🔥" not in analysis.call_to_action
+
+
+def test_industry_default_benefits_never_contradict_product() -> None:
+    coffee = analyze_brief(JobRequest(brief="Ad for Bean There, a coffee roaster.", industry="food"))
+    ring = analyze_brief(JobRequest(brief="Ad for FitPulse, a smart ring.", industry="fitness"))
+    assert coffee.benefits
+    assert not any("meal" in benefit for benefit in coffee.benefits)
+    assert ring.benefits
+    assert not any("coach" in benefit or "workout" in benefit for benefit in ring.benefits)
+
+
+@pytest.mark.parametrize(
+    ("brief", "offer"),
+    [
+        (RING_BRIEF, "$49.99 this week only"),
+        ("Ad for Glowra, a vitamin C serum. 20% off your first order.", "20% off your first order"),
+        ("Ad for Nonna's Table, an Italian restaurant. Free delivery on orders over $30.", "free delivery on orders over $30"),
+        ("Ad for Summit Motors, a car dealer. Spring sale: 0% APR for 60 months.", "0% APR for 60 months"),
+        ("Ad for Crate Co. Free shipping this weekend only!", "free shipping this weekend only"),
+    ],
+)
+def test_offer_joins_call_to_action(brief: str, offer: str) -> None:
+    assert offer in analyze_brief(JobRequest(brief=brief)).call_to_action
+
+
+def test_price_in_benefit_is_not_an_offer() -> None:
+    analysis = analyze_brief(JobRequest(brief="Promote Dr. Smith Dental in NYC. Highlight 4K scans, same-day crowns from $49.99 and gentle care."))
+    assert "$49.99" not in analysis.call_to_action
+
+
+@pytest.mark.parametrize(
+    ("brief", "expected"),
+    [
+        ("Launch video for Ledgerly, a bookkeeping app for freelancers. It sorts receipts automatically. "
+         "Key benefits: bank-grade security, tax-ready reports.", ("sorts receipts automatically", "bank-grade security", "tax-ready reports")),
+        ("Promote Harbor Credit Union, a local bank with no monthly fees and free ATMs nationwide so you can keep more "
+         "of every paycheck.", ("no monthly fees", "free ATMs nationwide", "you can keep more of every paycheck")),
+        ("Create an ad for Paws Haven, an animal shelter that rescues abandoned dogs. Heartfelt.", ("rescues abandoned dogs",)),
+        ("Ad for Glowra, a vitamin C serum. Fades dark spots, calms redness, no fragrance. Elegant and calm.",
+         ("Fades dark spots", "calms redness", "no fragrance")),
+    ],
+)
+def test_benefits_from_every_brief_shape(brief: str, expected: tuple[str, ...]) -> None:
+    assert analyze_brief(JobRequest(brief=brief)).benefits == expected
+
+
+@pytest.mark.parametrize(
+    ("brief", "audience"),
+    [
+        ("Launch video for Ledgerly, a bookkeeping app for freelancers.", "freelancers"),
+        (RING_BRIEF, "busy parents"),
+        ("Ad for Nova. Target audience: first-time home buyers.", "first-time home buyers"),
+    ],
+)
+def test_audience_keeps_its_qualifiers(brief: str, audience: str) -> None:
+    assert analyze_brief(JobRequest(brief=brief)).audience == audience
+
+
+def test_closing_imperative_is_call_to_action() -> None:
+    analysis = analyze_brief(JobRequest(brief="Ad for Starfall Odyssey, a co-op space RPG. Epic and bold. Pre-order now."))
+    assert analysis.call_to_action == "Pre-order now"
