@@ -101,6 +101,8 @@ def _print_report(report: dict[str, Any]) -> None:
         best_gateway = max(run["requests_per_second"] for run in gateway["gateway"])
         best_bare = max(run["requests_per_second"] for run in gateway["bare_fastapi"])
         print(f"http   GET /jobs/{{id}}: gateway {best_gateway:.0f} req/s, bare FastAPI {best_bare:.0f} req/s, ratio {gateway['gateway_over_bare']:.3f}")
+    for error in report.get("errors", []):
+        print(f"ERROR  {error['section']} {error['case']}: {error['error'].splitlines()[0]}")
     print()
     for check in report["targets"]:
         verdict = {True: "PASS", False: "FAIL", None: "n/a "}[check["pass"]]
@@ -122,11 +124,16 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "cases": names,
         "render_reps": reps,
     }
+    errors: list[dict[str, str]] = []
     if not args.skip_jobs:
         jobs = []
         for name in names:
             print(f"whole job through the server: {name} ...", flush=True)
-            jobs.append(bench_job(CASES[name], workdir / f"job-{name}").as_dict())
+            try:
+                jobs.append(bench_job(CASES[name], workdir / f"job-{name}").as_dict())
+            except Exception as error:  # one broken case must not lose the others' figures
+                logger.exception("whole job %s failed", name)
+                errors.append({"section": "jobs", "case": name, "error": str(error)[:2000]})
         report["jobs"] = jobs
     if not args.skip_render:
         renders = []
@@ -134,14 +141,23 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             if CASES[name].parallel > 1:
                 continue
             print(f"render versus reference encode: {name} x{reps} ...", flush=True)
-            renders.append(bench_render(CASES[name], workdir / f"render-{name}", config, reps).as_dict())
+            try:
+                renders.append(bench_render(CASES[name], workdir / f"render-{name}", config, reps).as_dict())
+            except Exception as error:
+                logger.exception("render %s failed", name)
+                errors.append({"section": "render", "case": name, "error": str(error)[:2000]})
         report["render"] = renders
     if not args.skip_service:
         print("gRPC latency and gateway throughput ...", flush=True)
-        report["service"] = {
-            "grpc": bench_grpc_latency(workdir, clients=50, generates=2 if args.quick else 4, gets=5 if args.quick else 10),
-            "gateway": bench_gateway(workdir, requests=1000 if args.quick else 4000, concurrency=16, rounds=1 if args.quick else 3),
-        }
+        service: dict[str, Any] = {}
+        try:
+            service["grpc"] = bench_grpc_latency(workdir, clients=50, generates=2 if args.quick else 4, gets=5 if args.quick else 10)
+            service["gateway"] = bench_gateway(workdir, requests=1000 if args.quick else 4000, concurrency=16, rounds=1 if args.quick else 3)
+        except Exception as error:
+            logger.exception("service benchmark failed")
+            errors.append({"section": "service", "case": "", "error": str(error)[:2000]})
+        report["service"] = service
+    report["errors"] = errors
     report["targets"] = _targets(report, config)
     return report
 
