@@ -1001,7 +1001,7 @@ FEATURE_VERBS = frozenset(
     "roasts ships delivers plans books sends shows learns fits finds matches pays sorts writes schedules "
     "gives helps lets saves makes cuts turns provides brings offers keeps puts takes boosts removes handles "
     "builds automates replaces unlocks frees scales connects protects runs serves grows lowers earns fades calms "
-    "smooths soothes hydrates brightens firms repairs rescues feeds teaches coaches guides wakes charges".split()
+    "smooths soothes hydrates brightens firms repairs rescues feeds teaches guides wakes charges".split()
 )
 _SENTENCE_SPLIT_RE = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bMrs\.)(?<=[.!?])\s+")
 _STYLE_WORDS_RE = re.compile(r"\b(?:tone|colou?rs?|palette|aesthetic|style|vibe|mood|font|music|voice|audience|seconds?|video)\b", re.IGNORECASE)
@@ -1052,7 +1052,7 @@ def _sentence_benefits(sentence: str, brand: str, product: str) -> list[tuple[in
         relative = re.match(r"\s*,?\s*(?:that|which)\s+(?P<feature>[a-z][^;:]*)", after)
         if relative:
             feature = _cut_audience_tail(relative.group("feature"))
-            if _is_feature_verb(feature.split()[0]):
+            if is_feature_verb(feature.split()[0]):
                 results.append((offset + relative.start("feature"), feature))
         # "a lamp with sunrise mode and sixteen million colours"
         with_list = re.search(r"\bwith\s+(?P<features>[^;:]+)", after)
@@ -1064,7 +1064,7 @@ def _sentence_benefits(sentence: str, brand: str, product: str) -> list[tuple[in
         results.append((purpose.start("purpose"), _cut_audience_tail(purpose.group("purpose"))))
     subjects = "(?i:it|this|they|we)" + (f"|{re.escape(brand)}" if brand else "")
     subject = re.match(rf"^(?:{subjects})\s+(?P<verb>[a-z]+)\s+(?P<rest>.+)$", body)
-    if subject and _is_feature_verb(subject.group("verb")) and not _is_instruction_sentence(body):
+    if subject and is_feature_verb(subject.group("verb")) and not _is_instruction_sentence(body):
         results.append((subject.start("verb"), f"{subject.group('verb')} {subject.group('rest')}"))
     elif not results and not _is_instruction_sentence(body) and not is_clause(body) and not (brand and brand in body):
         # A bare list of features: "Fresh single-origin beans roasted daily, free wifi, quiet corners."
@@ -1074,7 +1074,7 @@ def _sentence_benefits(sentence: str, brand: str, product: str) -> list[tuple[in
     return results
 
 
-def _is_feature_verb(word: str) -> bool:
+def is_feature_verb(word: str) -> bool:
     """Return True for a third-person verb that opens a feature ("tracks", "rescues"), judged by form when unlisted."""
     lowered = word.lower()
     return lowered in FEATURE_VERBS or (lowered.endswith("s") and not lowered.endswith("ss") and lowered not in ("is", "was", "has", "its", "this"))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.brief import CLAUSE_VERBS, IndustryProfile, industry_profile, is_clause
+from pipeline.brief import CLAUSE_VERBS, IndustryProfile, copy_profile, industry_profile, is_clause, is_feature_verb
 from pipeline.models import BriefAnalysis, Script, ScriptLine, ScriptSection
 from pipeline.textnorm import to_spoken
 
@@ -90,8 +90,11 @@ class _Benefit:
 
     text: str
     clause: bool
-    # What the benefit delivers, as a noun phrase ("enterprise-grade infrastructure").
+    # What the benefit delivers, as a noun phrase ("enterprise-grade infrastructure"); empty when
+    # the benefit has no noun phrase to reuse ("you can keep more of every paycheck").
     payoff: str
+    # A feature written without its subject ("tracks sleep"), read after the brand: "FitPulse tracks sleep".
+    verb: bool = False
 
 
 _TONE_FAMILIES = {
@@ -118,35 +121,37 @@ _TAGLINES = {
 _HOOKS = {
     "bold": (
         "{Audience}, the next leap starts with {brand}.",
-        "The future doesn't wait, and neither does {brand}.",
-        "What if {audience} could have {payoff}? Meet {brand}.",
-        "Big ambitions need a bigger engine. Meet {brand}.",
-        "Forget what you think {product_plural} can do. This is {brand}.",
+        "{Audience_hook}, the future doesn't wait, and neither does {brand}.",
+        "{Audience_hook}, tired of {pain}? Meet {brand}.",
+        "Big ambitions need a bigger engine. {Audience_hook}, meet {brand}.",
+        "{Audience_hook}, forget what you think {product_plural} can do. This is {brand}.",
     ),
     "warm": (
         "{Audience}, meet your new favourite: {brand}.",
         "Here's a little good news for {audience}: {brand}.",
-        "Say hello to {brand}.",
-        "What if every day felt easier? Meet {brand}.",
+        "{Audience_hook}, say hello to {brand}.",
+        "What if every day felt easier for {audience_short}? Meet {brand}.",
     ),
     "refined": (
-        "Some things are simply made better. {brand} is one of them.",
-        "For those who notice the difference, there is {brand}.",
-        "Introducing {brand}.",
-        "Quality speaks softly. {brand} speaks for itself.",
+        "{Audience_hook}, some things are simply made better. {brand} is one of them.",
+        "For {audience_short} who notice the difference, there is {brand}.",
+        "{Audience_hook}, this is {brand}.",
+        "Tired of {pain}? {brand} speaks for itself.",
     ),
     "assured": (
         "{Audience}, meet {brand}.",
-        "What if {audience} could have {payoff}? Meet {brand}.",
-        "There's a better way to work, and it's called {brand}.",
+        "{Audience_hook}: no more {pain}. Meet {brand}.",
+        "{Audience_hook}, there's a better way, and it's called {brand}.",
         "Introducing {brand}, {a_product} built for {audience}.",
     ),
 }
 
-_SHORT_HOOKS = ("Meet {brand}.", "This is {brand}.")
+# Used only when nothing else fits a 15 s ad.
+_SHORTEST_HOOKS = ("Meet {brand}.",)
+_SHORT_HOOKS = ("{Audience_short}, meet {brand}.", "{Audience_short}, this is {brand}.")
 
 _SECOND_HOOKS = (
-    "This is what {payoff} looks like.",
+    "This is what {audience_short} have been waiting for.",
     "You've never seen {a_product} quite like this.",
     "And it's ready when you are.",
     "Give it thirty seconds, and you'll see why.",
@@ -156,14 +161,14 @@ _PROBLEMS = (
     "Right now, too many {audience} lose ground to {pain}.",
     "You know the feeling: {pain}, and {pain2}.",
     "{Pain}? It costs more than you think.",
-    "Let's be honest: {pain} holds you back.",
+    "Let's be honest: nobody has time for {pain}.",
     "Every day brings {pain} and {pain2}.",
 )
 
 _SHORT_PROBLEMS = ("{Pain}? Not anymore.", "Tired of {pain}?")
 
 _MORE_PROBLEMS = (
-    "Then there's {pain3}.",
+    "On top of that: {pain3}.",
     "And the longer it goes on, the more it costs.",
 )
 
@@ -177,8 +182,15 @@ _INTROS = (
 _CLAUSE_BENEFITS = (
     "With {brand}, {benefit}.",
     "Here's the shift: {benefit}.",
-    "The idea is simple: {benefit}.",
+    "Put simply, {benefit}.",
     "And here's the best part: {benefit}.",
+)
+
+_VERB_BENEFITS = (
+    "{brand} {benefit}.",
+    "Simply put, {brand} {benefit}.",
+    "Every day, {brand} {benefit}.",
+    "Here's the difference: {brand} {benefit}.",
 )
 
 _PHRASE_BENEFITS = (
@@ -207,10 +219,11 @@ _HOW_IT_WORKS = {
     "product": (
         "It takes one look to see the difference.",
         "Everything about {brand} is made to be simple from the first moment.",
-        "No fine print, no runaround, just {payoff}.",
+        "No fine print, no runaround.",
+        "Once you've tried it, you'll know.",
     ),
 }
-_PRODUCT_INDUSTRIES = frozenset({"food", "fashion", "beauty", "retail", "gaming", "automotive", "real_estate", "travel"})
+_PRODUCT_INDUSTRIES = frozenset({"coffee", "wearable", "car_dealer", "food", "fashion", "beauty", "retail", "gaming", "automotive", "real_estate", "travel"})
 
 _IMAGINE = (
     "Imagine starting every week with {payoff} already in place.",
@@ -230,8 +243,15 @@ _DEPTH = (
     "It's the kind of change you feel in the first week.",
 )
 
+# Lines that speak to the audience directly.
+_AUDIENCE_LINES = (
+    "Made for {audience_short}, by people who get it.",
+    "If you're among the {audience_short} who want more, this is for you.",
+    "{Audience_short} told us what they needed. {brand} is the answer.",
+)
+
 _URGENCY = (
-    "The sooner you start, the sooner you get {payoff}.",
+    "The sooner you start, the sooner you feel the difference.",
     "Your next chapter starts with one step.",
 )
 
@@ -254,6 +274,12 @@ _CTAS = (
     "{brand}. {cta}.",
     "Ready? {cta} with {brand}.",
     "Don't wait. {cta} with {brand}.",
+)
+# For a call to action that carries an offer after a colon, the offer must end the sentence.
+_CTAS_ENDING_ON_OFFER = (
+    "{brand}. {cta}.",
+    "Ready? {brand}. {cta}.",
+    "Don't wait. {brand}. {cta}.",
 )
 
 _SIGN_OFFS = (
@@ -290,18 +316,22 @@ class _CopyWriter:
     def __init__(self, analysis: BriefAnalysis, rng: random.Random) -> None:
         self.analysis = analysis
         self.rng = rng
-        self.profile: IndustryProfile = industry_profile(analysis.industry)
+        self.profile: IndustryProfile = copy_profile(analysis.product, analysis.industry)
+        self.industry: IndustryProfile = industry_profile(analysis.industry)
+        # Default benefits only when the brief gave none; its own benefits are never mixed with defaults.
+        self.own_benefits = tuple(analysis.benefits) != self.profile.benefits and tuple(analysis.benefits) != self.industry.benefits
         self.family = _tone_family(analysis.tone, analysis.style)
         self.benefits = tuple(_read_benefit(text) for text in analysis.benefits)
         pains = list(self.profile.pains)
         proofs = list(self.profile.proof)
         rng.shuffle(pains)
         rng.shuffle(proofs)
-        payoff = self.benefits[0].payoff if self.benefits else self.profile.benefits[0]
+        payoff = next((benefit.payoff for benefit in self.benefits if benefit.payoff), self.profile.benefits[0])
         self.fields: dict[str, str] = {
             "brand": analysis.brand,
             "audience": _lower_first(analysis.audience),
             "audience_short": _lower_first(_short_audience(analysis.audience)),
+            "audience_hook": _lower_first(analysis.audience if len(analysis.audience.split()) <= 6 else _short_audience(analysis.audience)),
             "product_plural": _plural(_strip_article(analysis.product)),
             "a_product": _with_article(_strip_article(analysis.product)),
             "pain": pains[0],
@@ -314,6 +344,7 @@ class _CopyWriter:
             "tagline": rng.choice(_TAGLINES[self.family]),
         }
         self.proofs = proofs
+        self.ctas = _CTAS_ENDING_ON_OFFER if ":" in analysis.call_to_action else _CTAS
         # Sentences and patterns already in the script; neither is used twice.
         self.used: set[str] = set()
         self.used_patterns: set[str] = set()
@@ -382,7 +413,7 @@ def _fit(writer: _CopyWriter, available: float, wpm: float) -> tuple[list[Script
     notes: list[str] = []
     low, target, high = available * MIN_FILL, available * TARGET_FILL, available * MAX_FILL
     sections: dict[ScriptSection, list[ScriptLine]] = {}
-    for level in range(5):
+    for level in range(6):
         writer.reset()
         sections = _core(writer, level)
         if estimate_speech_seconds(_assemble(sections), wpm) <= high:
@@ -421,7 +452,7 @@ def _core(writer: _CopyWriter, level: int) -> dict[ScriptSection, list[ScriptLin
     """Build the five sections at a compression level.
 
     Level 1 picks the shortest patterns, 2 also drops the intro, 3 lists all benefits in one sentence,
-    and 4 drops the problem line.
+    4 drops the problem line and takes the shortest proof, and 5 lets the hook be just the brand.
     """
     short = level >= 1
 
@@ -430,7 +461,7 @@ def _core(writer: _CopyWriter, level: int) -> dict[ScriptSection, list[ScriptLin
             return ""
         return min(options, key=lambda text: len(text.split())) if short else options[0]
 
-    hooks = _HOOKS[writer.family] + (_SHORT_HOOKS if short else ())
+    hooks = _HOOKS[writer.family] + (_SHORT_HOOKS if short else ()) + (_SHORTEST_HOOKS if level >= 5 else ())
     problems = _PROBLEMS + (_SHORT_PROBLEMS if short else ())
     sections: dict[ScriptSection, list[ScriptLine]] = {
         "hook": [writer.line("hook", pick(writer.options(hooks)))],
@@ -442,25 +473,31 @@ def _core(writer: _CopyWriter, level: int) -> dict[ScriptSection, list[ScriptLin
     if level < 2 or not writer.benefits:
         sections["solution"].append(writer.line("solution", pick(writer.options(_INTROS))))
     sections["solution"].extend(_benefit_lines(writer, merge=level >= 3, short=short))
-    sections["proof"].append(writer.line("proof", pick(writer.options(_PROOFS, proof=writer.proofs[0]))))
-    sections["cta"].append(writer.line("cta", pick(writer.options(_CTAS))))
+    proofs = writer.proofs if level >= 4 else writer.proofs[:1]
+    proof_options = [option for proof in proofs for option in writer.options(_PROOFS, proof=proof)]
+    sections["proof"].append(writer.line("proof", pick(proof_options)))
+    sections["cta"].append(writer.line("cta", pick(writer.options(writer.ctas))))
     return sections
 
 
 def _benefit_lines(writer: _CopyWriter, *, merge: bool, short: bool) -> list[ScriptLine]:
     benefits = writer.benefits
-    phrases = [benefit for benefit in benefits if not benefit.clause]
+    phrases = [benefit for benefit in benefits if not benefit.clause and not benefit.verb]
+    brand = writer.analysis.brand
     lines: list[ScriptLine] = []
-    if merge and len(phrases) >= 2:
+    if merge:
         # One list sentence keeps every benefit when time is short.
-        listed = _join_list([benefit.text for benefit in phrases])
-        lines.append(writer.line("solution", f"{writer.analysis.brand} gives you {listed}."))
+        if phrases:
+            listed = _join_list([_lower_first(benefit.text) for benefit in phrases])
+            lines.append(writer.line("solution", f"You get {listed}."))
         for benefit in benefits:
-            if benefit.clause:
+            if benefit.verb:
+                lines.append(writer.line("solution", f"{brand} {_lower_first(benefit.text)}."))
+            elif benefit.clause:
                 lines.append(writer.line("solution", _upper_first(benefit.text) + "."))
         return lines
     for benefit in benefits:
-        patterns = _CLAUSE_BENEFITS if benefit.clause else _PHRASE_BENEFITS
+        patterns = _VERB_BENEFITS if benefit.verb else _CLAUSE_BENEFITS if benefit.clause else _PHRASE_BENEFITS
         options = writer.options(patterns, benefit=_lower_first(benefit.text))
         if short:
             options.sort(key=lambda option: len(option.split()))
@@ -470,50 +507,59 @@ def _benefit_lines(writer: _CopyWriter, *, merge: bool, short: bool) -> list[Scr
 
 
 def _extra_lines(writer: _CopyWriter) -> Iterator[tuple[ScriptSection, str]]:
-    """Yield further lines in the order they add the most: proof and payoffs first, then depth, then a second hook."""
+    """Yield further lines in the order they add the most.
+
+    First come lines that say something new: proof, the audience, how it works, a second hook, the
+    sign-off. Lines that return to a benefit already stated (payoffs, "imagine" and depth lines) come
+    only after those run out, which happens in ads of a minute or more.
+    """
     pools: list[tuple[ScriptSection, list[str]]] = []
     if writer.missing_problem:
         pools.append(("problem", writer.options(_SHORT_PROBLEMS)[:1]))
-    payoff_lines: list[str] = []
-    for benefit in writer.benefits:
-        payoff_lines.extend(writer.options(_PAYOFFS, payoff=benefit.payoff)[:1])
     proof_lines: list[str] = []
     for offset, proof in enumerate(writer.proofs[1:], start=1):
         options = writer.options(_PROOFS, proof=proof)
         proof_lines.extend(options[offset % len(options):][:1] if options else [])
     pools.append(("proof", proof_lines))
-    pools.append(("solution", payoff_lines))
+    audience_lines: list[str] = []
+    groups = [group.strip() for group in re.split(r",|\s+and\s+", writer.analysis.audience) if group.strip()]
+    if len(groups) >= 2:
+        audience_lines.append(f"For {_lower_first(groups[0])} and {_lower_first(groups[1])} alike, {writer.analysis.brand} fits the way you work.")
+    audience_lines.extend(writer.options(_AUDIENCE_LINES)[:1])
+    pools.append(("solution", audience_lines))
     pools.append(("cta", writer.options(_SIGN_OFFS)[:1]))
     kind = "product" if writer.profile.name in _PRODUCT_INDUSTRIES else "service"
-    imagine_lines: list[str] = []
-    for benefit in writer.benefits or (_read_benefit(writer.profile.benefits[0]),):
-        imagine_lines.extend(writer.options(_IMAGINE, payoff=benefit.payoff)[:1])
-    more_proofs = writer.options(_MORE_PROOFS)
-    extra_benefits: list[str] = []
-    for default in writer.profile.benefits:
-        extra_benefits.extend(writer.options(_PHRASE_BENEFITS, benefit=default)[:1])
-    if " and " in writer.analysis.audience or "," in writer.analysis.audience:
-        groups = [group.strip() for group in re.split(r",|\s+and\s+", writer.analysis.audience) if group.strip()]
-        if len(groups) >= 2:
-            extra_benefits.append(f"For {_lower_first(groups[0])} and {_lower_first(groups[1])} alike, {writer.analysis.brand} fits the way you work.")
     pools.append(("solution", writer.options(_HOW_IT_WORKS[kind])))
     pools.append(("problem", writer.options(_MORE_PROBLEMS)[:2]))
-    pools.append(("proof", more_proofs))
-    pools.append(("solution", imagine_lines))
+    pools.append(("proof", writer.options(_MORE_PROOFS)))
     pools.append(("hook", writer.options(_SECOND_HOOKS)[:1]))
     pools.append(("cta", writer.options(_URGENCY)[:1]))
-    pools.append(("solution", extra_benefits))
-    depth_lines: list[str] = []
-    payoffs = [benefit.payoff for benefit in writer.benefits] or [writer.profile.benefits[0]]
     depth_order = list(_DEPTH)
     writer.rng.shuffle(depth_order)
-    for offset, pattern in enumerate(depth_order):
+    pools.append(("solution", [line for line in (writer.render(pattern) for pattern in depth_order if "{payoff}" not in pattern) if line]))
+    yield from _round_robin(writer, pools)
+
+    # Lines that revisit a benefit, for long ads only.
+    payoffs = [benefit.payoff for benefit in writer.benefits if benefit.payoff] or [writer.profile.benefits[0]]
+    revisits: list[tuple[ScriptSection, list[str]]] = []
+    payoff_lines: list[str] = []
+    imagine_lines: list[str] = []
+    for payoff in payoffs:
+        payoff_lines.extend(writer.options(_PAYOFFS, payoff=payoff)[:1])
+        imagine_lines.extend(writer.options(_IMAGINE, payoff=payoff)[:1])
+    depth_lines: list[str] = []
+    for offset, pattern in enumerate(pattern for pattern in depth_order if "{payoff}" in pattern):
         rendered = writer.render(pattern, payoff=payoffs[offset % len(payoffs)])
         if rendered:
             depth_lines.append(rendered)
-    pools.append(("solution", depth_lines))
-    pools.append(("solution", writer.options(_PAYOFFS, payoff=writer.profile.benefits[0])[:1]))
-    # Round-robin so a long ad grows every section instead of exhausting one.
+    revisits.append(("solution", payoff_lines))
+    revisits.append(("solution", imagine_lines))
+    revisits.append(("solution", depth_lines))
+    yield from _round_robin(writer, revisits)
+
+
+def _round_robin(writer: _CopyWriter, pools: list[tuple[ScriptSection, list[str]]]) -> Iterator[tuple[ScriptSection, str]]:
+    """Take one line from each pool in turn, so a long ad grows every section instead of exhausting one."""
     index = 0
     while any(pool for _, pool in pools):
         section, pool = pools[index % len(pools)]
@@ -527,9 +573,18 @@ def _extra_lines(writer: _CopyWriter) -> Iterator[tuple[ScriptSection, str]]:
 # Small language helpers
 
 
+# Words after a plural noun rather than a verb: "coaches who know your name", "sessions with a coach".
+_NOUN_FOLLOWERS = frozenset("who that which with for and of on in at from".split())
+
+
 def _read_benefit(text: str) -> _Benefit:
     clean = text.strip().rstrip(".!")
+    words = clean.split()
+    if len(words) >= 2 and is_feature_verb(words[0]) and words[1].lower() not in _NOUN_FOLLOWERS:
+        return _Benefit(text=clean, clause=False, payoff="", verb=True)
     clause = is_clause(clean)
+    if clause and re.match(r"(?i)(?:you|your team|we)\s+(?:can|will|could)\b", clean):
+        return _Benefit(text=clean, clause=True, payoff="")
     return _Benefit(text=clean, clause=clause, payoff=_payoff(clean) if clause else _lower_first(clean))
 
 

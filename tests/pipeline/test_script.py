@@ -192,3 +192,111 @@ def test_count_syllables_table(word: str, syllables: int) -> None:
 
 def test_spoken_units_weigh_long_words() -> None:
     assert spoken_units("enterprise infrastructure") > spoken_units("the big cat")
+
+
+COFFEE = JobRequest(
+    brief="A 15-second Instagram ad for Bean There, a neighbourhood coffee roaster in Portland. Audience: remote workers. "
+    "Fresh single-origin beans roasted daily, free wifi, quiet corners. Warm and friendly.",
+    industry="food",
+    style="minimal",
+)
+RING = JobRequest(
+    brief="Promote FitPulse, a smart ring that tracks sleep, heart rate and recovery for busy parents. Energetic, playful. "
+    "Don't miss our launch deal: $49.99 this week only 🔥",
+    industry="fitness",
+)
+# Sentence shapes a copy editor would reject: "there's" before a plural, a benefit used as a verb's object
+# ("You get tracks"), a pain that must agree with "holds", doubled articles.
+BAD_PATTERNS = (
+    r"\bthere's \w+s\b(?! \w+s\b)",
+    r"\b(?:you get|gives you|think|count on|plus) (?:tracks|fades|rescues|sorts|wakes)\b",
+    r"\bholds you back\b",
+    r"\b(?:a|an|the) (?:a|an|the)\b",
+    r"\ba [aeiou]\w",
+    r"\bfor parents\b",
+)
+
+
+def script_benefit_mentions(script: Script, phrase: str) -> int:
+    return sum(phrase.lower() in line.text.lower() for line in script.lines)
+
+
+@pytest.mark.parametrize(("request_", "duration"), [(COFFEE, 15), (RING, 45), (BRIEFS["seed"], 30)])
+@pytest.mark.parametrize("seed", range(6))
+def test_main_briefs_read_like_copy(request_: JobRequest, duration: int, seed: int) -> None:
+    analysis = analyze_brief(request_)
+    script = write_script(analysis, duration_seconds=duration, words_per_minute=170, seed=seed)
+    text = script.text
+    for pattern in BAD_PATTERNS:
+        assert not re.search(pattern, text, re.IGNORECASE), (pattern, text)
+    for benefit in analysis.benefits:
+        assert script_benefit_mentions(script, benefit) == 1, (benefit, text)
+    assert len(sentences(script)) == len(set(sentences(script)))
+    hook = " ".join(line.text for line in script.lines if line.section == "hook")
+    assert analysis.audience.split()[0].lower() in hook.lower() or "tired of" in hook.lower(), hook
+
+
+def test_coffee_script_uses_its_own_features() -> None:
+    script = write_script(analyze_brief(COFFEE), duration_seconds=15, words_per_minute=170, seed=1)
+    text = script.text.lower()
+    for feature in ("single-origin beans", "free wifi", "quiet corners"):
+        assert feature in text
+    for default in ("meal", "bite", "plates", "dinner"):
+        assert default not in text
+
+
+@pytest.mark.parametrize("duration", [15, 45, 60])
+def test_ring_script_states_features_and_offer(duration: int) -> None:
+    analysis = analyze_brief(RING)
+    script = write_script(analysis, duration_seconds=duration, words_per_minute=170, seed=1)
+    text = script.text
+    assert "tracks sleep, heart rate and recovery" in text
+    if duration > 15:
+        # At 15 s the offer takes the words the audience would have had.
+        assert "busy parents" in text.lower()
+    for default in ("workout", "coach", "gym", "members"):
+        assert default not in text.lower()
+    ctas = [line for line in script.lines if line.section == "cta"]
+    assert any("$49.99 this week only" in line.text and "FitPulse" in line.text for line in ctas)
+    assert any("forty-nine dollars and ninety-nine cents" in line.spoken for line in ctas)
+
+
+def test_seed_script_addresses_audience() -> None:
+    analysis = analyze_brief(BRIEFS["seed"])
+    for seed in range(6):
+        script = write_script(analysis, duration_seconds=30, words_per_minute=170, seed=seed)
+        assert "founders" in script.lines[0].text.lower() or "tired of" in script.lines[0].text.lower(), script.lines[0].text
+
+
+VARIED_BRIEFS = [
+    ("Launch video for Ledgerly, a bookkeeping app for freelancers. It sorts receipts automatically. "
+     "Key benefits: bank-grade security, tax-ready reports. Start your free 14-day trial.", "technology"),
+    ("Ad for Glowra, a vitamin C serum for sensitive skin. Fades dark spots, calms redness, no fragrance. "
+     "Elegant and calm. 20% off your first order.", "beauty"),
+    ("Promote Harbor Credit Union, a local bank with no monthly fees and free ATMs nationwide so you can keep more of "
+     "every paycheck. Audience: young families. Trustworthy.", "finance"),
+    ("30-second spot for Nonna's Table, a family-run Italian restaurant in Boston. Handmade pasta, wood-fired pizza "
+     "and a wine list picked by Nonna herself. Warm. Free delivery on orders over $30.", "food"),
+    ("Announce Starfall Odyssey, a co-op space RPG with procedurally generated galaxies and cross-play with friends. "
+     "Target audience: PC and console gamers. Epic and bold. Pre-order now.", "gaming"),
+    ("Create an ad for Paws Haven, an animal shelter that rescues abandoned dogs and finds them loving homes. "
+     "Audience: animal lovers in Denver. Heartfelt.", "general"),
+    ("Ad for Summit Motors, a family-owned car dealer in Austin. Highlight: no-haggle pricing, certified pre-owned "
+     "SUVs, same-day financing. Spring sale: 0% APR for 60 months.", "automotive"),
+]
+
+
+@pytest.mark.parametrize(("brief", "industry"), VARIED_BRIEFS)
+@pytest.mark.parametrize("duration", [15, 30])
+def test_varied_briefs_use_their_benefits(brief: str, industry: str, duration: int) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief, industry=industry))
+    assert "defaults" not in " ".join(analysis.fallbacks)
+    script = write_script(analysis, duration_seconds=duration, words_per_minute=170, seed=7)
+    hooks = " ".join(line.text for line in script.lines if line.section == "hook")
+    ctas = " ".join(line.text for line in script.lines if line.section == "cta")
+    assert analysis.brand in hooks
+    assert analysis.brand in ctas
+    assert any(benefit.lower() in script.text.lower() for benefit in analysis.benefits)
+    assert len(sentences(script)) == len(set(sentences(script)))
+    for pattern in BAD_PATTERNS:
+        assert not re.search(pattern, script.text, re.IGNORECASE), (pattern, script.text)
