@@ -318,8 +318,6 @@ class _CopyWriter:
         self.rng = rng
         self.profile: IndustryProfile = copy_profile(analysis.product, analysis.industry)
         self.industry: IndustryProfile = industry_profile(analysis.industry)
-        # Default benefits only when the brief gave none; its own benefits are never mixed with defaults.
-        self.own_benefits = tuple(analysis.benefits) != self.profile.benefits and tuple(analysis.benefits) != self.industry.benefits
         self.family = _tone_family(analysis.tone, analysis.style)
         self.benefits = tuple(_read_benefit(text) for text in analysis.benefits)
         pains = list(self.profile.pains)

@@ -59,11 +59,17 @@ _SECTION_MOODS = {
 _FILLERS = re.compile(
     r"^(?:and|so|plus|then there's|then|meanwhile|now|that means|it shows up as|the result|picture|think|you get|"
     r"count on|here's the shift|the idea is simple|and here's the best part|let's be honest|ready|don't wait|"
-    r"imagine|enter|that's|with)\b[\s,:?]*",
+    r"imagine|enter|that's|with|put simply|simply put|every day|here's the difference|on top of that|"
+    r"ask around, and you'll hear about|this is what|if you're among the|from the first day|once you switch)\b[\s,:?]*",
     re.IGNORECASE,
 )
 _STOPWORDS = frozenset("a an the and or of to for in on at by it its is are be this that your you our we".split())
-_CUT_WORDS = frozenset("that which who without with for to from while when because so".split())
+_CUT_WORDS = frozenset("that which who without with for to from while when because so and".split())
+# Words a title never ends on: they leave it hanging ("Then There's", "Workers Have").
+_DANGLING = frozenset(
+    "a an the and or but of to for with from by in on at as is are was be have has had this that these your our "
+    "you what who which it its like than then there's here's simple".split()
+)
 
 
 def plan_storyboard(
@@ -164,7 +170,10 @@ def title_for_line(line: ScriptLine, analysis: BriefAnalysis) -> str:
         clause = re.split(r"[，。！？、,.!?]", text)[0] or text
         return clause[:12]
     if line.section == "cta" and analysis.call_to_action.lower() in text.lower():
-        return _limit_words(analysis.call_to_action, 6) if len(analysis.call_to_action.split()) >= 2 else f"{analysis.call_to_action} {analysis.brand}"
+        return _cta_title(analysis)
+    meet = re.search(rf"\bmeet {re.escape(analysis.brand)}\b", text, re.IGNORECASE) if analysis.brand else None
+    if line.section == "hook" and meet:
+        return f"Meet {analysis.brand}"
     candidates = [part.strip() for part in re.split(r"[.?!;:](?:\s+|$)", text) if part.strip()]
     after_colon = text.split(":", 1)[1].strip() if ":" in text else ""
     if after_colon and len(after_colon.split()) >= 2:
@@ -177,10 +186,28 @@ def title_for_line(line: ScriptLine, analysis: BriefAnalysis) -> str:
             best = phrase
     if not best:
         best = analysis.brand
-    title = _limit_words(best, 6)
+    title = _trim_dangling(_limit_words(best, 6))
     if len(title.split()) < 2:
         title = f"{title} {analysis.brand}" if analysis.brand.lower() not in title.lower() else f"Meet {title}"
     return _title_case(title)
+
+
+def _cta_title(analysis: BriefAnalysis) -> str:
+    """Return the call to action as a title; an offer after a colon ("$49.99 this week only") is the title itself."""
+    action = analysis.call_to_action
+    offer = action.split(":", 1)[1].strip() if ":" in action else ""
+    if 2 <= len(offer.split()) <= 6:
+        return offer
+    if len(action.split()) < 2:
+        return f"{action} {analysis.brand}"
+    return _trim_dangling(_limit_words(action, 6))
+
+
+def _trim_dangling(title: str) -> str:
+    words = title.split()
+    while len(words) > 2 and words[-1].lower().strip(",.:;") in _DANGLING:
+        words.pop()
+    return " ".join(words).rstrip(",:;")
 
 
 def _content_words(text: str) -> list[str]:

@@ -191,6 +191,10 @@ def test_storyboard_is_deterministic(seed_analysis: BriefAnalysis, real_take: tu
         ("Enterprise-grade infrastructure, without the overhead.", "solution", "Enterprise-Grade Infrastructure"),
         ("Meet Barrios A2I.", "hook", "Meet Barrios A2I"),
         ("You get same-day crowns from $49.99.", "solution", "Same-Day Crowns from $49.99"),
+        ("Put simply, AI automation gives startups enterprise-grade infrastructure.", "solution", "AI Automation Gives Startups Enterprise-Grade Infrastructure"),
+        ("On top of that: workouts that go nowhere.", "problem", "Workouts That Go Nowhere"),
+        ("B2B SaaS founders and marketing directors, meet Barrios A2I.", "hook", "Meet Barrios A2I"),
+        ("For B2B SaaS founders and marketing directors alike, Barrios A2I fits the way you work.", "solution", "For B2B SaaS Founders"),
     ],
 )
 def test_title_table(seed_analysis: BriefAnalysis, text: str, section: str, expected: str) -> None:
@@ -217,3 +221,34 @@ def test_whole_chain_is_deterministic(tmp_path: Path) -> None:
     assert first[0] == second[0]
     assert first[1] == second[1]
     assert first[2] == second[2]
+
+
+RING_BRIEF = (
+    "Promote FitPulse, a smart ring that tracks sleep, heart rate and recovery for busy parents. Energetic, playful. "
+    "Don't miss our launch deal: $49.99 this week only 🔥"
+)
+COFFEE_BRIEF = (
+    "A 15-second Instagram ad for Bean There, a neighbourhood coffee roaster in Portland. Audience: remote workers. "
+    "Fresh single-origin beans roasted daily, free wifi, quiet corners. Warm and friendly."
+)
+DANGLING_ENDINGS = {"a", "an", "the", "and", "or", "of", "to", "for", "with", "is", "are", "have", "this", "that", "your", "there's", "simple"}
+
+
+@pytest.mark.parametrize("brief", [SEED_BRIEF, RING_BRIEF, COFFEE_BRIEF])
+@pytest.mark.parametrize("duration", [15, 45, 120])
+def test_titles_never_dangle(brief: str, duration: int) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    for seed in range(3):
+        script = write_script(analysis, duration_seconds=duration, words_per_minute=170, seed=seed)
+        for script_line in script.lines:
+            title = title_for_line(script_line, analysis)
+            words = title.split()
+            assert 2 <= len(words) <= 6, (title, script_line.text)
+            assert words[-1].lower().strip(",.:;") not in DANGLING_ENDINGS, (title, script_line.text)
+            assert title.lower() not in ("then there's", "the idea is simple", "put simply", "every day", "ask around")
+
+
+def test_offer_is_the_call_to_action_title() -> None:
+    analysis = analyze_brief(JobRequest(brief=RING_BRIEF))
+    cta = line("cta", f"FitPulse. {analysis.call_to_action}.")
+    assert title_for_line(cta, analysis) == "$49.99 this week only"
