@@ -48,9 +48,26 @@ def ndjson_frame(line: dict[str, Any]) -> bytes:
     return dump_json(line) + b"\n"
 
 
+# Line types that are not job events. Their SSE frames carry no id, so they never
+# repeat the id of the event before them.
+UNNUMBERED_LINE_TYPES = frozenset({"snapshot", "heartbeat", "error"})
+
+# Job statuses after which WatchJob replays the terminal event even to a watcher already past it.
+TERMINAL_STATUSES = frozenset({
+    ragnarok_pb2.JOB_STATUS_COMPLETED, ragnarok_pb2.JOB_STATUS_FAILED, ragnarok_pb2.JOB_STATUS_CANCELLED,
+})
+
+
 def sse_frame(line: dict[str, Any]) -> bytes:
-    # The id lets a reconnecting EventSource resume through Last-Event-ID.
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (line["sequence"], line["type"].encode(), dump_json(line))
+    """Frame one line as a server-sent event; only job events carry an id.
+
+    A frame without an id leaves the EventSource's Last-Event-ID unchanged, so a
+    reconnect resumes after the last job event the client received.
+    """
+    data = dump_json(line)
+    if line["type"] in UNNUMBERED_LINE_TYPES:
+        return b"event: %s\ndata: %s\n\n" % (line["type"].encode(), data)
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (line["sequence"], line["type"].encode(), data)
 
 
 def wants_sse(accept: str) -> bool:
@@ -65,16 +82,35 @@ def _detail_text(error: ApiError) -> str:
     return str(error.detail)
 
 
+def replay_start(first: ragnarok_pb2.WatchJobResponse, after_sequence: int) -> int:
+    """Return the sequence after which WatchJob sends events, given its snapshot and the requested resume point.
+
+    WatchJob numbers its snapshot with the job's last sequence, which is ahead of
+    the events it replays on resume. It replays from `after_sequence`, or with 0
+    from the snapshot on, and always resends a finished job's terminal event.
+    """
+    start = after_sequence or first.event.sequence
+    if first.job.status in TERMINAL_STATUSES:
+        start = min(start, first.event.sequence - 1)
+    return max(start, 0)
+
+
 async def event_lines(
     call: Any,
     first: ragnarok_pb2.WatchJobResponse,
     urls: UrlBuilder,
     heartbeat_seconds: float,
     context: RpcErrorContext,
+    after_sequence: int = 0,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield the lines of one events stream: the first message, later events, heartbeats, at most one error."""
-    yield event_line(first, urls)
-    last_sequence = first.event.sequence
+    """Yield the lines of one events stream: the snapshot, later events, heartbeats, at most one error.
+
+    The snapshot line carries the sequence the replay starts after, so sequences
+    in the stream never decrease, and heartbeat and error lines name the last
+    event actually sent.
+    """
+    last_sequence = replay_start(first, after_sequence)
+    yield {**event_line(first, urls), "sequence": last_sequence}
     # One read stays pending across heartbeats; asyncio.wait never cancels it.
     read: asyncio.Future[Any] = asyncio.ensure_future(call.read())
     try:
@@ -198,11 +234,13 @@ def _as_json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | st
         "Streams the job's events as newline-delimited JSON (`application/x-ndjson`), one EventLine "
         "object per line, flushed as each event happens: first a `snapshot` of the job, then every "
         "stage change, progress step and warning, then a terminal `completed`, `failed` or `cancelled` "
-        "line, after which the stream ends. A `heartbeat` line is sent after every 15 seconds "
+        "line, after which the stream ends. The snapshot's `sequence` is the one the following events "
+        "come after, so sequences never decrease. A `heartbeat` line is sent after every 15 seconds "
         "(the gateway's heartbeat_seconds setting) without an event. If the stream breaks off, its last line has type `error`; reconnect with "
         "`after_sequence` set to the last `sequence` received and nothing is missed. "
         "With `Accept: text/event-stream` the same objects are sent as server-sent events "
-        "(`id` = sequence, `event` = type), and `Last-Event-ID` resumes. The response is never "
+        "(`event` = type; job events carry `id` = sequence, snapshot, heartbeat and error frames carry "
+        "no id), and `Last-Event-ID` resumes. The response is never "
         "compressed. Closing the connection never cancels the job."
     ),
     responses={
@@ -226,8 +264,9 @@ async def watch_job_events(
     context = RpcErrorContext(
         job_id=job_id, field_locations={"after_sequence": ("query", "after_sequence")}, default_location=("query",),
     )
+    resume_sequence = _resume_sequence(after_sequence, last_event_id)
     call = backend.require_stub().WatchJob(
-        ragnarok_pb2.WatchJobRequest(job_id=job_id, after_sequence=_resume_sequence(after_sequence, last_event_id)),
+        ragnarok_pb2.WatchJobRequest(job_id=job_id, after_sequence=resume_sequence),
         metadata=backend.call_metadata(request),
     )
     backend.open_watches.add(call)
@@ -248,7 +287,7 @@ async def watch_job_events(
     settings = backend.settings
     urls = url_builder(request, trust_forwarded_headers=settings.trust_forwarded_headers)
     sse = wants_sse(request.headers.get("accept", ""))
-    lines = event_lines(call, first, urls, settings.heartbeat_seconds, context)
+    lines = event_lines(call, first, urls, settings.heartbeat_seconds, context, resume_sequence)
     return EventStreamResponse(
         lines,
         formatter=sse_frame if sse else ndjson_frame,

@@ -185,7 +185,8 @@ class ValidationErrorOut(BaseModel):
 class EventLine(BaseModel):
     """One line of GET /jobs/{job_id}/events. Every key is always present."""
 
-    sequence: int = Field(description="Sequence of the event; for heartbeat and error lines, the last one sent.")
+    sequence: int = Field(description="Sequence of the event. On a snapshot line, the sequence the following events "
+                          "come after; on heartbeat and error lines, the last one sent.")
     type: str = Field(
         description="snapshot, queued, started, stage_started, progress, warning, requeued, completed, "
         "failed or cancelled for job events; heartbeat for keep-alive lines; error for the last line of "

@@ -155,9 +155,11 @@ def test_resume_replays_events_after_sequence(client: httpx.Client) -> None:
         lines = [line for _, line in _read_lines(response) if line["type"] != "heartbeat"]
 
     assert lines[0]["type"] == "snapshot"
+    assert lines[0]["sequence"] == 3
     replayed = [line["sequence"] for line in lines[1:]]
-    assert replayed == list(range(4, lines[0]["sequence"] + 1))
+    assert replayed == list(range(4, lines[-1]["sequence"] + 1))
     assert lines[-1]["type"] == "completed"
+    assert lines[0]["job"] == lines[-1]["job"]
 
 
 def test_finished_job_stream_sends_snapshot_and_end(client: httpx.Client) -> None:
@@ -179,17 +181,81 @@ def test_sse_stream_on_request(client: httpx.Client) -> None:
         assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
         body = response.read().decode()
 
-    frames = [frame for frame in body.split("\n\n") if frame]
+    frames = _sse_frames(body)
     parsed = []
-    for frame in frames:
-        fields = dict(line.split(": ", 1) for line in frame.split("\n"))
+    for fields in frames:
         data = json.loads(fields["data"])
-        assert fields["id"] == str(data["sequence"])
         assert fields["event"] == data["type"]
+        if data["type"] == "snapshot":
+            assert "id" not in fields
+        else:
+            assert fields["id"] == str(data["sequence"])
         parsed.append(data)
     assert parsed[0]["type"] == "snapshot"
-    assert [data["sequence"] for data in parsed[1:]] == list(range(4, parsed[0]["sequence"] + 1))
+    assert [data["sequence"] for data in parsed[1:]] == list(range(4, parsed[-1]["sequence"] + 1))
     assert parsed[-1]["type"] == "completed"
+
+
+def _sse_frames(body: str) -> list[dict[str, str]]:
+    return [dict(line.split(": ", 1) for line in frame.split("\n")) for frame in body.split("\n\n") if frame]
+
+
+@pytest.mark.parametrize("resume", [
+    {"headers": {"Last-Event-ID": "3"}},
+    {"params": {"after_sequence": 3}},
+    {"headers": {"Last-Event-ID": "999"}},
+    {},
+])
+def test_sse_ids_never_decrease_on_resume(client: httpx.Client, resume: dict[str, Any]) -> None:
+    job = submit(client, "A short ad for a bakery in the old town")
+    wait_for_status(client, job["job_id"], TERMINAL)
+    headers = {"Accept": "text/event-stream", **resume.get("headers", {})}
+
+    with client.stream("GET", f"{API}/jobs/{job['job_id']}/events", headers=headers,
+                       params=resume.get("params")) as response:
+        frames = _sse_frames(response.read().decode())
+
+    ids = [int(fields["id"]) for fields in frames if "id" in fields]
+    assert ids, frames
+    assert ids == sorted(set(ids))
+    assert frames[-1]["event"] == "completed"
+
+
+@pytest.mark.parametrize("after_sequence", [None, 2, 999])
+def test_ndjson_sequences_never_decrease_on_resume(client: httpx.Client, after_sequence: int | None) -> None:
+    job = submit(client, "A short ad for a bakery in the old town")
+    wait_for_status(client, job["job_id"], TERMINAL)
+    params = {} if after_sequence is None else {"after_sequence": after_sequence}
+
+    with client.stream("GET", f"{API}/jobs/{job['job_id']}/events", params=params) as response:
+        lines = [line for _, line in _read_lines(response)]
+
+    sequences = [line["sequence"] for line in lines]
+    assert lines[0]["type"] == "snapshot"
+    assert sequences == sorted(set(sequences))
+    assert lines[-1]["type"] == "completed"
+
+
+def test_sse_heartbeats_carry_no_id(client: httpx.Client) -> None:
+    job = submit(client, "An ad that never finishes #hang")
+    frames: list[dict[str, str]] = []
+
+    with client.stream("GET", f"{API}/jobs/{job['job_id']}/events",
+                       headers={"Accept": "text/event-stream"}) as response:
+        buffer = ""
+        for text in response.iter_text():
+            buffer += text
+            *complete, buffer = buffer.split("\n\n")
+            frames.extend(_sse_frames("\n\n".join(complete)))
+            if sum(fields["event"] == "heartbeat" for fields in frames) >= 2:
+                break
+    client.delete(f"{API}/jobs/{job['job_id']}")
+
+    heartbeats = [fields for fields in frames if fields["event"] == "heartbeat"]
+    assert len(heartbeats) >= 2
+    assert all("id" not in fields for fields in heartbeats)
+    ids = [int(fields["id"]) for fields in frames if "id" in fields]
+    assert ids == sorted(set(ids))
 
 
 @pytest.mark.parametrize("job_id", [UNKNOWN_JOB_ID, "nope"])
