@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,12 @@ GENERATE_FIELDS: Mapping[str, Loc] = {
     "request_id": ("header", "idempotency-key"),
 }
 
+# How HTTP clients name the Generate request fields that are not body fields. The
+# job service's messages use the gRPC field name, which an HTTP client never sends.
+GENERATE_FIELD_LABELS: Mapping[str, str] = {
+    "request_id": "Idempotency-Key",
+}
+
 
 class ApiError(Exception):
     """An HTTP error response: status code, {"detail": detail} body and extra headers."""
@@ -72,12 +79,15 @@ class RpcErrorContext:
     """Details of one call, used to word its HTTP errors.
 
     `field_locations` maps a BadRequest field name to its FastAPI `loc`;
-    unknown fields go under `default_location`.
+    unknown fields go under `default_location`. `field_labels` maps a field
+    name to the name an HTTP client uses for it, such as a header, and replaces
+    that field name in the violation's message.
     """
 
     job_id: str | None = None
     field_locations: Mapping[str, Loc] = field(default_factory=dict)
     default_location: Loc = ("body",)
+    field_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def status_details(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
@@ -125,10 +135,18 @@ def validation_items(error: grpc.aio.AioRpcError, context: RpcErrorContext) -> l
         loc = context.field_locations.get(violation.field, (*context.default_location, violation.field))
         items.append({
             "loc": list(loc),
-            "msg": violation.description,
+            "msg": _relabel(violation.description, violation.field, context.field_labels),
             "type": violation.reason.lower() if violation.reason else "value_error",
         })
     return items
+
+
+def _relabel(message: str, field_name: str, labels: Mapping[str, str]) -> str:
+    """Replace the gRPC field name in `message` with the name the HTTP client uses, if it has another."""
+    label = labels.get(field_name)
+    if label is None:
+        return message
+    return re.sub(rf"\b{re.escape(field_name)}\b", label, message)
 
 
 def _retry_after_seconds(error: grpc.aio.AioRpcError) -> int:

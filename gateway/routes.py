@@ -11,7 +11,14 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
 from gateway.backend import backend_of
-from gateway.errors import GENERATE_FIELDS, ApiError, RpcErrorContext, api_error_from_rpc, error_info_metadata
+from gateway.errors import (
+    GENERATE_FIELD_LABELS,
+    GENERATE_FIELDS,
+    ApiError,
+    RpcErrorContext,
+    api_error_from_rpc,
+    error_info_metadata,
+)
 from gateway.rawjson import member_text, minify_json
 from gateway.responses import JsonResponse
 from gateway.schemas import (
@@ -118,7 +125,8 @@ async def generate(
         message.seed = body.seed
 
     reply = await backend.unary(
-        backend.require_stub().Generate, message, request, RpcErrorContext(field_locations=GENERATE_FIELDS)
+        backend.require_stub().Generate, message, request,
+        RpcErrorContext(field_locations=GENERATE_FIELDS, field_labels=GENERATE_FIELD_LABELS),
     )
     logger.info("Queued job %s (%s, %d s)", reply.job.job_id, body.platform, body.duration_seconds)
     return JsonResponse(job_to_json(reply.job, _urls(request)))

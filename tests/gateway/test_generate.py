@@ -277,6 +277,8 @@ def test_idempotency_key_with_other_body_is_rejected(client: httpx.Client) -> No
     assert item["loc"] == ["header", "idempotency-key"]
     assert item["type"] == "value_error"
     assert key in item["msg"]
+    assert "use a new Idempotency-Key" in item["msg"]
+    assert "request_id" not in item["msg"]
 
 
 def test_idempotency_key_with_bad_characters_is_rejected(client: httpx.Client) -> None:
@@ -284,6 +286,6 @@ def test_idempotency_key_with_bad_characters_is_rejected(client: httpx.Client) -
 
     assert response.status_code == 422
     assert response.json() == {"detail": [_item(
-        "idempotency-key", "request_id 'bad key!' may contain only letters, digits and . _ : -; use a UUID",
+        "idempotency-key", "Idempotency-Key 'bad key!' may contain only letters, digits and . _ : -; use a UUID",
         "string_pattern_mismatch", where="header",
     )]}
