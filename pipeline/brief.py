@@ -406,6 +406,23 @@ _EXTRA_COLOURS: dict[str, str] = {
     "midnight": "#191970", "midnight blue": "#191970", "ice blue": "#99ffff", "grey": "#808080", "gray": "#808080",
     "cyan": "#00ffff", "magenta": "#ff00ff", "gold": "#ffd700", "silver": "#c0c0c0", "violet": "#8f00ff",
     "indigo": "#4b0082", "teal": "#008080", "turquoise": "#40e0d0", "lavender": "#b57edc", "purple": "#800080",
+    # Names common in marketing and product copy.
+    "espresso": "#4b3621", "espresso brown": "#4b3621", "mocha": "#967969", "coffee": "#6f4e37",
+    "coffee brown": "#6f4e37", "chocolate brown": "#7b3f00", "caramel": "#c68e17", "latte": "#c8a27c",
+    "cognac": "#9a463d", "camel": "#c19a6b", "taupe": "#483c32", "stone": "#928e85", "oatmeal": "#e6dcc8",
+    "cream white": "#fffdd0", "bone": "#e3dac9", "eggshell": "#f0ead6", "sage green": "#9caf88",
+    "mint green": "#98ff98", "olive green": "#708238", "forest green": "#228b22", "bottle green": "#006a4e",
+    "hunter green": "#355e3b", "electric lime": "#ccff00", "neon yellow": "#ffff33", "neon orange": "#ff5f1f",
+    "neon blue": "#1f51ff", "neon purple": "#bc13fe", "acid green": "#b0bf1a", "blush pink": "#fe828c",
+    "dusty rose": "#dcae96", "rose pink": "#ff66cc", "millennial pink": "#f3cfc6", "wine": "#722f37",
+    "oxblood": "#4a0000", "cherry red": "#d2042d", "brick red": "#cb4154", "rust": "#b7410e",
+    "burnt orange": "#cc5500", "tangerine": "#f28500", "apricot": "#fbceb1", "lemon yellow": "#fff44f",
+    "butter yellow": "#fffd74", "sunshine yellow": "#fffd37", "marigold": "#eaa221", "honey": "#eba937",
+    "petrol blue": "#005f6a", "denim": "#1560bd", "denim blue": "#1560bd", "ocean blue": "#0077be",
+    "powder blue": "#b0e0e6", "periwinkle": "#ccccff", "plum": "#8e4585", "eggplant": "#614051",
+    "aubergine": "#3d0734", "mulberry": "#c54b8c", "berry": "#990f4b", "charcoal grey": "#36454f",
+    "charcoal gray": "#36454f", "gunmetal": "#2a3439", "pewter": "#899499", "matte black": "#28282b",
+    "pure white": "#ffffff", "snow white": "#fffafa", "brass": "#b5a642", "rose gold": "#b76e79",
 }
 
 # Colour words common enough to count anywhere in a brief. Rarer CSS names
@@ -414,14 +431,25 @@ _EXTRA_COLOURS: dict[str, str] = {
 _COMMON_COLOURS = frozenset(
     "red orange yellow green blue purple pink cyan magenta teal navy gold silver white black gray grey amber violet "
     "indigo turquoise crimson maroon beige lavender coral lime mint emerald ruby sapphire cobalt burgundy charcoal "
-    "copper bronze mauve scarlet cerulean aquamarine jade ivory platinum fuchsia azure chartreuse".split()
+    "copper bronze mauve scarlet cerulean aquamarine jade ivory platinum fuchsia azure chartreuse brown espresso "
+    "mocha caramel champagne blush terracotta taupe rust periwinkle marigold tangerine aubergine gunmetal".split()
+)
+
+# Colour words that are also common nouns ("cream cheese", "coffee beans"). They
+# count next to a modifier, in a sentence about colour or beside a colour that
+# counts on its own, as in "cream and espresso brown".
+_AMBIGUOUS_COLOURS = frozenset(
+    "rose sand forest slate cream midnight peach mint sage pearl coffee latte honey wine stone bone camel denim plum "
+    "berry oatmeal cognac brass honey lemon olive".split()
 )
 
 # Phrases where a colour word does not name a colour.
 _NON_COLOUR_PHRASES = (
     "black friday", "white paper", "whitepaper", "white label", "white-label", "gold standard", "silver lining",
     "red tape", "blue chip", "green light", "golden age", "silver bullet", "black box", "white glove", "white-glove",
-    "rose to", "rose by", "orange juice",
+    "rose to", "rose by", "orange juice", "ice cream", "face cream", "hand cream", "eye cream", "night cream",
+    "day cream", "sour cream", "cream cheese", "whipped cream", "shaving cream", "coffee shop", "coffee bean",
+    "coffee machine", "coffee maker", "wine bar", "wine list",
 )
 
 _COLOUR_CONTEXT_RE = re.compile(r"\b(colou?rs?|palette|tones?|hues?|shades?|accents?)\b", re.IGNORECASE)
@@ -482,32 +510,87 @@ def find_colours(text: str) -> tuple[NamedColour, ...]:
     modifier_pattern = "|".join(_MODIFIERS)
     pattern = re.compile(rf"\b((?:(?:{modifier_pattern})[\s-]+)*)({name_pattern})(?:ish)?\b", re.IGNORECASE)
     found: list[NamedColour] = []
-    seen: set[str] = set()
+    seen_phrases: set[str] = set()
+    seen_hexes: set[str] = set()
     for sentence in re.split(r"(?<=[.!?;\n])\s+", text):
         lowered = sentence.lower()
         in_colour_sentence = bool(_COLOUR_CONTEXT_RE.search(sentence))
+        candidates: list[tuple[str, tuple[str, ...], bool]] = []
         for match in pattern.finditer(lowered):
             modifiers = match.group(1).split()
             name = match.group(2)
             start = match.start(2)
             if any(lowered.startswith(phrase, start) or lowered[max(0, match.start() - 1):].startswith(phrase) for phrase in _NON_COLOUR_PHRASES):
                 continue
-            if name not in _COMMON_COLOURS and " " not in name and name not in _EXTRA_COLOURS and not modifiers and not in_colour_sentence:
-                continue
-            if name in ("rose", "sand", "forest", "slate", "cream", "midnight", "peach", "mint", "sage", "pearl") and not (modifiers or in_colour_sentence):
+            rare = name not in _COMMON_COLOURS and " " not in name and name not in _EXTRA_COLOURS
+            standalone = bool(modifiers) or in_colour_sentence or (not rare and name not in _AMBIGUOUS_COLOURS)
+            candidates.append((name, tuple(modifiers), standalone))
+        any_standalone = any(standalone for _, _, standalone in candidates)
+        for name, modifiers, standalone in candidates:
+            if not standalone and (name not in _AMBIGUOUS_COLOURS or not any_standalone):
                 continue
             phrase = " ".join([*modifiers, name])
-            if phrase in seen:
+            if phrase in seen_phrases:
                 continue
-            seen.add(phrase)
-            # "electric blue" and "hot pink" are colours of their own, not "blue" and "pink" modified.
-            for split in range(len(modifiers) + 1):
-                candidate = " ".join([*modifiers[split:], name])
-                if candidate in vocabulary:
-                    base, remaining = vocabulary[candidate], tuple(modifiers[:split])
-                    break
-            found.append(NamedColour(phrase, apply_modifiers(base, remaining)))
+            seen_phrases.add(phrase)
+            hex_value = _resolve_colour(vocabulary, name, modifiers)
+            # Two phrases for one colour ("midnight" and "midnight blue") would fill two palette slots.
+            if hex_value in seen_hexes:
+                continue
+            seen_hexes.add(hex_value)
+            found.append(NamedColour(phrase, hex_value))
     return tuple(found)
+
+
+# Phrases that introduce a list of colours: "colours: x and y", "in x and y tones", "x-coloured".
+_COLOUR_LIST_RES = (
+    # "Tone:" introduces the voice's tone, not colours.
+    re.compile(r"\b(?:colou?rs?|palette|hues?|shades?)\s*(?::|of|are|is|in|like)\s+([^.;!?\n]+)", re.IGNORECASE),
+    re.compile(r"\bin\s+((?:[\w-]+,?\s+){1,5}?)(?:colou?rs?|tones?|hues?|shades?)\b", re.IGNORECASE),
+    re.compile(r"\b([a-z]+)[\s-]colou?red\b", re.IGNORECASE),
+)
+_COLOUR_LIST_SEPARATOR_RE = re.compile(r",|&|/|\b(?:and|or|with|plus|on)\b", re.IGNORECASE)
+# Words in a colour list that describe the palette rather than name a colour.
+_GENERIC_COLOUR_WORDS = frozenset(
+    "brand bold earthy earth natural neutral neutrals vibrant matching complementary "
+    "primary secondary accent accents colour colours color colors tone tones hue hues shade shades palette "
+    "autumn summer winter spring jewel candy monochrome monochromatic contrasting same different many several "
+    "two three few clean fresh modern classic calm subtle strong simple bright bold touches touch of pops pop "
+    "splash hint hints highlights".split()
+) | frozenset(_MODIFIERS)
+
+
+# Words no colour name contains: a list item holding one is ordinary prose ("in a can with blue tones").
+_NON_COLOUR_NAME_WORDS = frozenset("a an the some our your its their this that these those is are for to".split())
+
+
+def find_unrecognised_colours(text: str) -> tuple[str, ...]:
+    """Find phrases a brief offers as colours ("colours: zorblax and teal") that the colour vocabulary lacks."""
+    unrecognised: list[str] = []
+    for colour_list in _COLOUR_LIST_RES:
+        for match in colour_list.finditer(text):
+            for item in _COLOUR_LIST_SEPARATOR_RE.split(match.group(1)):
+                words = item.lower().replace("-", " ").split()
+                if not words or len(words) > 3 or all(word in _GENERIC_COLOUR_WORDS for word in words):
+                    continue
+                if any(word in _NON_COLOUR_NAME_WORDS for word in words):
+                    continue
+                phrase = " ".join(words)
+                if not find_colours(f"colours: {phrase}") and phrase not in unrecognised:
+                    unrecognised.append(phrase)
+    return tuple(unrecognised)
+
+
+def _resolve_colour(vocabulary: dict[str, str], name: str, modifiers: tuple[str, ...]) -> str:
+    """Return the hex value of `name` after `modifiers`, preferring the longest phrase the vocabulary lists.
+
+    "electric blue" and "hot pink" are colours of their own, not "blue" and "pink" modified.
+    """
+    for split in range(len(modifiers) + 1):
+        candidate = " ".join([*modifiers[split:], name])
+        if candidate in vocabulary:
+            return apply_modifiers(vocabulary[candidate], modifiers[:split])
+    return apply_modifiers(vocabulary[name], modifiers)
 
 
 def apply_modifiers(hex_value: str, modifiers: tuple[str, ...]) -> str:
@@ -515,8 +598,13 @@ def apply_modifiers(hex_value: str, modifiers: tuple[str, ...]) -> str:
     red, green, blue = (channel / 255 for channel in webcolors.hex_to_rgb(hex_value))
     hue, lightness, saturation = colorsys.rgb_to_hls(red, green, blue)
     for modifier in modifiers:
-        if modifier in ("neon", "electric", "glowing"):
-            saturation, lightness = 1.0, min(max(lightness, 0.5), 0.6)
+        if modifier in _BRIGHTENING_MODIFIERS:
+            before = _hls_to_hex(hue % 1.0, lightness, saturation)
+            if modifier in ("neon", "electric", "glowing"):
+                saturation, lightness = 1.0, max(lightness, 0.5)
+            else:
+                saturation, lightness = min(1.0, saturation * 1.2 + 0.1), max(lightness, 0.45)
+            lightness = _lighten_to_luminance(hue % 1.0, lightness, saturation, relative_luminance(before))
         elif modifier == "cosmic":
             # Deep-space saturated tone: full saturation, a touch darker, hue nudged toward blue-violet.
             saturation, lightness = 1.0, min(max(lightness * 0.9, 0.42), 0.5)
@@ -529,8 +617,6 @@ def apply_modifiers(hex_value: str, modifiers: tuple[str, ...]) -> str:
             lightness = lightness + (0.92 - lightness) * 0.6
         elif modifier == "pastel":
             saturation, lightness = min(saturation, 0.6), 0.84
-        elif modifier in ("bright", "vivid", "hot"):
-            saturation, lightness = min(1.0, saturation * 1.2 + 0.1), min(max(lightness, 0.45), 0.6)
         elif modifier in ("muted", "dusty", "metallic"):
             saturation = saturation * 0.45
         elif modifier == "soft":
@@ -540,6 +626,21 @@ def apply_modifiers(hex_value: str, modifiers: tuple[str, ...]) -> str:
         elif modifier == "cool":
             hue = hue + (0.6 - hue) * 0.15
     return _hls_to_hex(hue % 1.0, lightness, saturation)
+
+
+# Modifiers that saturate a colour and never make it darker.
+_BRIGHTENING_MODIFIERS = frozenset({"neon", "electric", "glowing", "bright", "vivid", "hot"})
+
+
+def _lighten_to_luminance(hue: float, lightness: float, saturation: float, minimum: float) -> float:
+    """Raise `lightness` until the colour's relative luminance reaches `minimum`.
+
+    Saturating a colour at the same HLS lightness can lower its luminance (grey
+    to red), so a brightening modifier checks the result against the input.
+    """
+    while lightness < 1.0 and relative_luminance(_hls_to_hex(hue, lightness, saturation)) < minimum:
+        lightness = min(1.0, lightness + 0.01)
+    return lightness
 
 
 def _hls_to_hex(hue: float, lightness: float, saturation: float) -> str:
@@ -622,14 +723,36 @@ def build_palette(colours: tuple[NamedColour, ...], style: str) -> Palette:
     secondary = ensure_contrast(secondary, background, MIN_GRAPHIC_CONTRAST)
     accent = remaining[2] if len(remaining) > 2 else _tint(secondary)
     text = _best_text_colour(background)
+    used_colours = [background, text]
+    for colour in (primary, secondary, accent):
+        readable = ensure_contrast(colour, background, MIN_GRAPHIC_CONTRAST)
+        used_colours.append(_distinct_colour(readable, background, used_colours))
     return Palette(
-        primary=ensure_contrast(primary, background, MIN_GRAPHIC_CONTRAST),
-        secondary=ensure_contrast(secondary, background, MIN_GRAPHIC_CONTRAST),
-        accent=ensure_contrast(accent, background, MIN_GRAPHIC_CONTRAST),
+        primary=used_colours[2],
+        secondary=used_colours[3],
+        accent=used_colours[4],
         background=background,
         text=text,
         named=tuple(colour.phrase for colour in colours),
     )
+
+
+def _distinct_colour(colour: str, background: str, used_colours: list[str]) -> str:
+    """Return `colour`, or its nearest lightness step not in `used_colours` that keeps graphic contrast on the background.
+
+    Grey and white have no hue to shift, so the derived secondary and accent can
+    otherwise repeat the primary.
+    """
+    if colour not in used_colours:
+        return colour
+    hue, lightness, saturation = _hex_to_hls(colour)
+    for step in (0.12, -0.12, 0.24, -0.24, 0.36, -0.36, 0.48, -0.48):
+        candidate = _hls_to_hex(hue, min(max(lightness + step, 0.0), 1.0), saturation)
+        if candidate not in used_colours and contrast_ratio(candidate, background) >= MIN_GRAPHIC_CONTRAST:
+            return candidate
+    # NOTE: only reached when no lightness step clears the contrast; the palette then repeats a colour.
+    logger.warning("No distinct palette colour near %s on %s", colour, background)
+    return colour
 
 
 def _shift_hue(hex_value: str, turn: float) -> str:
@@ -762,6 +885,13 @@ def analyze_brief(request: JobRequest) -> BriefAnalysis:
     style = _resolve_style(request.style, brief, profile, fallbacks)
     colours = find_colours(brief)
     palette = build_palette(colours, style)
+    for phrase in find_unrecognised_colours(brief):
+        if colours:
+            fallbacks.append(f"The colour {phrase!r} in the brief is not a known colour name, so the palette "
+                             "leaves it out; name it with a common colour word.")
+        else:
+            fallbacks.append(f"The colour {phrase!r} in the brief is not a known colour name, so the palette "
+                             f"uses the {style} style's colours; name it with a common colour word.")
 
     offer = Offer("", "")
     if language == "en":

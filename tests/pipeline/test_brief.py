@@ -15,6 +15,7 @@ from pipeline.brief import (
     build_palette,
     contrast_ratio,
     find_colours,
+    relative_luminance,
 )
 from pipeline.models import JobRequest, Palette
 
@@ -286,3 +287,118 @@ def test_audience_keeps_its_qualifiers(brief: str, audience: str) -> None:
 def test_closing_imperative_is_call_to_action() -> None:
     analysis = analyze_brief(JobRequest(brief="Ad for Starfall Odyssey, a co-op space RPG. Epic and bold. Pre-order now."))
     assert analysis.call_to_action == "Pre-order now"
+
+
+def _hex_hls(hex_value: str) -> tuple[float, float, float]:
+    red, green, blue = (int(hex_value[index:index + 2], 16) / 255 for index in (1, 3, 5))
+    return colorsys.rgb_to_hls(red, green, blue)
+
+
+def test_cream_and_espresso_brown_are_found() -> None:
+    found = find_colours("A cafe ad in cream and espresso brown.")
+
+    assert tuple(colour.phrase for colour in found) == ("cream", "espresso brown")
+    cream, espresso = (colour.hex for colour in found)
+    assert relative_luminance(cream) > 0.85
+    assert relative_luminance(espresso) < 0.05
+    assert 20 <= hue_degrees(espresso) <= 40
+
+
+@pytest.mark.parametrize(
+    ("name", "hue_range", "lightness_range"),
+    [
+        ("cream", (40, 70), (0.85, 1.0)),
+        ("ivory", (40, 70), (0.9, 1.0)),
+        ("espresso", (20, 40), (0.05, 0.25)),
+        ("mocha", (10, 40), (0.35, 0.6)),
+        ("coffee", (15, 35), (0.2, 0.4)),
+        ("caramel", (30, 50), (0.35, 0.55)),
+        ("champagne", (30, 50), (0.85, 1.0)),
+        ("blush", (330, 360), (0.5, 0.8)),
+        ("sage", (80, 110), (0.5, 0.7)),
+        ("mint", (110, 130), (0.7, 0.9)),
+        ("teal", (170, 190), (0.2, 0.3)),
+        ("lime", (110, 130), (0.4, 0.6)),
+        ("electric lime", (65, 80), (0.45, 0.55)),
+        ("neon green", (100, 120), (0.5, 0.6)),
+        ("burgundy", (330, 360), (0.2, 0.3)),
+        ("terracotta", (5, 20), (0.5, 0.7)),
+        ("charcoal", (190, 215), (0.2, 0.3)),
+        ("sand", (40, 60), (0.55, 0.75)),
+        ("rose gold", (340, 360), (0.5, 0.65)),
+    ],
+)
+def test_marketing_colour_names(name: str, hue_range: tuple[int, int], lightness_range: tuple[float, float]) -> None:
+    found = find_colours(f"Brand colours: {name}.")
+
+    assert [colour.phrase for colour in found] == [name]
+    _, lightness, _ = _hex_hls(found[0].hex)
+    assert hue_range[0] <= hue_degrees(found[0].hex) <= hue_range[1], found[0]
+    assert lightness_range[0] <= lightness <= lightness_range[1], found[0]
+
+
+def test_electric_lime_is_bright_yellow_green() -> None:
+    [colour] = find_colours("An energy drink ad in electric lime.")
+
+    assert colour.hex == "#ccff00"
+
+
+@pytest.mark.parametrize("modifier", ["neon", "electric", "glowing", "bright", "vivid", "hot"])
+@pytest.mark.parametrize("base", ["#008000", "#ffc0cb", "#808080", "#00ff00", "#4b3621", "#fffdd0", "#0000ff"])
+def test_brightening_modifiers_never_darken(modifier: str, base: str) -> None:
+    result = apply_modifiers(base, (modifier,))
+
+    assert relative_luminance(result) >= relative_luminance(base) - 1e-9, result
+    assert _hex_hls(result)[2] >= _hex_hls(base)[2] - 1e-9, result
+
+
+@pytest.mark.parametrize("colours", [
+    "electric lime and lime", "lime, electric lime and black", "white", "black", "gray", "gray and silver",
+    "cream", "ivory and cream", "gold", "red", "black and white", "charcoal",
+])
+@pytest.mark.parametrize("style", ["cyberpunk", "minimal", "corporate", "playful", "luxury", "cinematic"])
+def test_palette_never_repeats_a_colour(style: str, colours: str) -> None:
+    palette = build_palette(find_colours(f"colors: {colours}"), style)
+
+    values = [palette.primary, palette.secondary, palette.accent, palette.background, palette.text]
+    assert len(set(values)) == len(values), values
+    assert_readable(palette)
+
+
+def test_same_colour_named_twice_is_found_once() -> None:
+    found = find_colours("Lime cans, lime labels and a lime logo.")
+
+    assert [colour.phrase for colour in found] == ["lime"]
+
+
+@pytest.mark.parametrize("text", ["Try our new ice cream.", "Cream cheese for busy mornings.", "Fresh coffee beans daily."])
+def test_ambiguous_colour_words_alone_are_not_colours(text: str) -> None:
+    assert find_colours(text) == ()
+
+
+def test_unrecognised_colour_is_noted() -> None:
+    analysis = analyze_brief(JobRequest(brief="A sneaker ad for Zoomers. Brand colours: zorblax and teal."))
+
+    assert analysis.palette.named == ("teal",)
+    notes = [note for note in analysis.fallbacks if "zorblax" in note]
+    assert len(notes) == 1
+    assert "not a known colour name" in notes[0]
+
+
+def test_unrecognised_only_colour_notes_style_palette() -> None:
+    analysis = analyze_brief(JobRequest(brief="A fashion ad for Velour in fuchsine colours.", style="luxury"))
+
+    assert analysis.palette.named == ()
+    assert any("'fuchsine'" in note and "luxury" in note for note in analysis.fallbacks), analysis.fallbacks
+
+
+@pytest.mark.parametrize("brief", [
+    "A cafe ad in cream and espresso brown.",
+    "Tone: bold, innovative, cyberpunk aesthetic with cosmic cyan and neon amber colors.",
+    "A drink in a can with blue tones.",
+    "Use warm earthy tones.",
+])
+def test_recognised_colours_add_no_note(brief: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+
+    assert not [note for note in analysis.fallbacks if "colour" in note], analysis.fallbacks
