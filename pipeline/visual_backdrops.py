@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +44,10 @@ class LayerContext:
 
 class Element(Protocol):
     def draw(self, frame: Planes, t: float) -> None: ...
+
+
+# (left, top, right, bottom) in frame pixels, right and bottom exclusive.
+Box = tuple[int, int, int, int]
 
 
 # Words in a scene's visual direction that add a motif to its backdrop.
@@ -166,7 +170,7 @@ def _cover_image(path: Path, width: int, height: int) -> Image.Image:
     return cropped
 
 
-def _soft_disc(diameter: int, colour: RGB, softness: float, opacity: float) -> Sprite:
+def soft_disc(diameter: int, colour: RGB, softness: float, opacity: float) -> Sprite:
     size = max(4, diameter + 4)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     distance = np.hypot(xx - size / 2, yy - size / 2) / (diameter / 2)
@@ -198,6 +202,15 @@ class Drifting:
         opacity = self.opacity * (1.0 - self.twinkle * (0.5 + 0.5 * math.sin(angle * 5.0)))
         self.sprite.blend_into(frame, int(x - self.sprite.width / 2), int(y - self.sprite.height / 2), opacity)
 
+    def reach(self) -> Box:
+        """Return the box the sprite can cover over its whole path."""
+        half_w = self.sprite.width / 2 + abs(self.amplitude[0]) + 1
+        half_h = self.sprite.height / 2 + abs(self.amplitude[1]) + 1
+        return int(self.x - half_w), int(self.y - half_h), int(math.ceil(self.x + half_w)), int(math.ceil(self.y + half_h))
+
+    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> Drifting:
+        return replace(self, x=self.x + dx, y=self.y + dy, amplitude=(self.amplitude[0] * scale, self.amplitude[1] * scale))
+
 
 @dataclass
 class Bouncing:
@@ -219,6 +232,19 @@ class Bouncing:
         x = self.x + self.sway * math.sin(t * 0.9 + self.phase * 6.0)
         y = self.floor - self.height * lift
         sprite.blend_into(frame, int(x - sprite.width / 2), int(y - sprite.height / 2))
+
+    def reach(self) -> Box:
+        """Return the box the sprite can cover over its whole bounce, sway and turn."""
+        side = max(max(sprite.width, sprite.height) for sprite in self.rotations) / 2 + 1
+        return (
+            int(self.x - abs(self.sway) - side),
+            int(self.floor - self.height - side),
+            int(math.ceil(self.x + abs(self.sway) + side)),
+            int(math.ceil(self.floor + side)),
+        )
+
+    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> Bouncing:
+        return replace(self, x=self.x + dx, floor=self.floor + dy, height=self.height * scale, sway=self.sway * scale)
 
 
 @dataclass
@@ -420,7 +446,7 @@ def _neon_grid(ctx: LayerContext) -> Backdrop:
     ]
     rng = np.random.default_rng(ctx.seed)
     for _ in range(10):
-        spark = _soft_disc(int(rng.uniform(0.006, 0.014) * height), vivid(palette.accent), 0.8, 0.9)
+        spark = soft_disc(int(rng.uniform(0.006, 0.014) * height), vivid(palette.accent), 0.8, 0.9)
         elements.append(
             Drifting(spark, rng.uniform(0, width), rng.uniform(0.05, 0.5) * height, (rng.uniform(20, 80), rng.uniform(10, 40)), rng.uniform(0.3, 0.8), rng.uniform(0, 6), twinkle=0.6)
         )
@@ -438,7 +464,7 @@ def _flat(ctx: LayerContext) -> Backdrop:
     # The one accent: a disc tucked into the top right corner, clear of the centred title and the brand mark.
     short = min(ctx.width, ctx.height)
     diameter = int(short * 0.3)
-    disc = _soft_disc(diameter, rgb(palette.accent), 0.02, 1.0)
+    disc = soft_disc(diameter, rgb(palette.accent), 0.02, 1.0)
     elements: list[Element] = [
         Drifting(disc, ctx.width - short * 0.06, short * 0.06, (short * 0.06, short * 0.04), 1.2 * ctx.kit.motion_speed, rng.uniform(0, 6)),
     ]
@@ -554,7 +580,7 @@ def _velvet(ctx: LayerContext) -> Backdrop:
     elements: list[Element] = [Rules(rects, colour_yuv(gold), 0.85)]
     rng = np.random.default_rng(ctx.seed)
     for _ in range(12):
-        bokeh = _soft_disc(int(min(width, height) * rng.uniform(0.015, 0.05)), mix(gold, (255, 240, 200), 0.3), 0.6, rng.uniform(0.25, 0.6))
+        bokeh = soft_disc(int(min(width, height) * rng.uniform(0.015, 0.05)), mix(gold, (255, 240, 200), 0.3), 0.6, rng.uniform(0.25, 0.6))
         elements.append(Drifting(bokeh, rng.uniform(0, width), rng.uniform(0, height), (rng.uniform(20, 60), rng.uniform(30, 90)), rng.uniform(0.08, 0.2), rng.uniform(0, 6), twinkle=0.3))
     return Backdrop(canvas, width, height, ctx.duration, (1.0, 1.0), 0.3 * ctx.kit.motion_speed, elements=elements, phase=rng.uniform(0, 6))
 
@@ -571,6 +597,6 @@ def _film(ctx: LayerContext) -> Backdrop:
     canvas = _finish(ctx, half, size, motifs_for(ctx.visual_direction), (vivid(palette.accent), rgb(palette.primary)), True)
     elements: list[Element] = []
     for _ in range(14):
-        mote = _soft_disc(int(min(ctx.width, ctx.height) * rng.uniform(0.004, 0.01)), (255, 236, 210), 0.7, rng.uniform(0.3, 0.7))
+        mote = soft_disc(int(min(ctx.width, ctx.height) * rng.uniform(0.004, 0.01)), (255, 236, 210), 0.7, rng.uniform(0.3, 0.7))
         elements.append(Drifting(mote, rng.uniform(0, ctx.width), rng.uniform(0, ctx.height), (rng.uniform(30, 90), rng.uniform(20, 60)), rng.uniform(0.1, 0.3), rng.uniform(0, 6), twinkle=0.4))
     return Backdrop(canvas, ctx.width, ctx.height, ctx.duration, (0.6, 0.4), 0.2, push_in=ctx.kit.push_in, elements=elements, phase=rng.uniform(0, 6))

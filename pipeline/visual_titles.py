@@ -49,7 +49,16 @@ class KineticTitle:
     """Lines of text placed in an area and animated in with the style's text motion."""
 
     def __init__(
-        self, fitted: FittedText, look: TextLook, kit: StyleKit, area: Area, *, align: str, start: float, accent: tuple[int, int, int]
+        self,
+        fitted: FittedText,
+        look: TextLook,
+        kit: StyleKit,
+        area: Area,
+        *,
+        align: str,
+        start: float,
+        accent: tuple[int, int, int],
+        finish_by: float | None = None,
     ) -> None:
         self.kit = kit
         self.start = start
@@ -85,6 +94,26 @@ class KineticTitle:
                 self._add_words(line, x, baseline, look, tracking)
             if self.motion == "tracking_fade":
                 self.tracked.append(self._tracked_versions(line, x + advance / 2, baseline, look, tracking))
+
+        # The style's animation plays faster when the scene is short, so it always ends by `finish_by`.
+        self.length = self._natural_length()
+        budget = self.length if finish_by is None else max(0.05, finish_by - start)
+        self.speed = max(1.0, self.length / budget)
+        self.finished_at = start + self.length / self.speed
+
+    def _natural_length(self) -> float:
+        """Return the seconds the motion takes at the style's own pace, staggers included."""
+        seconds = self.kit.text_in_seconds
+        words, lines = max(1, len(self.words)), max(1, len(self.lines))
+        if self.motion == "word_rise":
+            return (words - 1) * 0.12 + seconds * 0.7
+        if self.motion == "pop":
+            return (words - 1) * 0.09 + len(_POP_SCALES) / 30.0
+        if self.motion == "slide":
+            return (lines - 1) * 0.12 + seconds
+        if self.motion == "slow_fade":
+            return (lines - 1) * 0.35 + seconds
+        return seconds
 
     def _grow_bounds(self, placed: Placed) -> None:
         x0, y0, x1, y1 = self.bounds
@@ -128,6 +157,9 @@ class KineticTitle:
         local = t - self.start
         if local < 0:
             return
+        # Style time: sped up until the title is in, then at the normal pace (cursor blink, glint).
+        ramp = self.length / self.speed
+        local = local * self.speed if local < ramp else self.length + (local - ramp)
         progress = local / self.kit.text_in_seconds
         getattr(self, f"_draw_{self.motion}")(frame, local, progress)
 

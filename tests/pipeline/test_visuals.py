@@ -18,6 +18,10 @@ from pipeline.styles import STYLES, get_style
 from pipeline.visual_canvas import Planes, Sprite, hex_to_rgb
 from pipeline.visual_samples import caption_layout_for, sample_spec
 from pipeline.visual_text import has_glyph, printable_text, wrap_text
+from pipeline.visual_colour import contrast
+from pipeline.visual_layout import overlaps, worst_contrast
+from pipeline.visual_motifs import motif_for
+from pipeline.visuals import FrameLayout, SceneVisual
 
 SMALL = (640, 360)
 STYLE_NAMES = sorted(STYLES)
@@ -109,13 +113,44 @@ def test_palette_colours_appear(style: str, style_frames: dict[str, list[np.ndar
     assert _pixels_near(frames, palette.accent, 45) > 150, f"{style}: accent {palette.accent} barely appears"
 
 
+def _scene_visuals(spec: RenderSpec) -> list[SceneVisual]:
+    kit = get_style(spec.style)
+    layout = FrameLayout.for_spec(spec, kit)
+    return [SceneVisual(spec, scene, kit, layout, seed=spec.seed + scene.index) for scene in spec.storyboard.scenes]
+
+
+def _title_ink(visual: SceneVisual, t: float) -> np.ndarray:
+    """Draw only the title on a plain ground at scene-local time t and return the mask of inked pixels."""
+    assert visual.title is not None
+    ground = _ground(visual)
+    planes = Planes.solid(visual.layout.width, visual.layout.height, ground)
+    visual.title.draw(planes, t)
+    return np.abs(planes.to_rgb().astype(np.int16) - ground).max(axis=2) > 40
+
+
+def _ground(visual: SceneVisual) -> tuple[int, int, int]:
+    """Return black, or white for the dark minimal titles, so every part of a title (and its glint) stands out."""
+    return (255, 255, 255) if visual.kit.name == "minimal" else (0, 0, 0)
+
+
+def _settled_ink(visual: SceneVisual) -> np.ndarray:
+    """Return the ink mask of every title line blended fully in place: the title once it has finished."""
+    assert visual.title is not None
+    ground = _ground(visual)
+    planes = Planes.solid(visual.layout.width, visual.layout.height, ground)
+    # Word and letter-spacing motions end on their own sprites, not the line sprites.
+    title = visual.title
+    final = title.words or [versions[-1] for versions in title.tracked] or title.lines
+    for placed in final:
+        placed.sprite.blend_into(planes, placed.x, placed.y)
+    return np.abs(planes.to_rgb().astype(np.int16) - ground).max(axis=2) > 40
+
+
 @pytest.mark.parametrize("style", STYLE_NAMES)
 def test_title_animates_in(style: str) -> None:
     spec = sample_spec(style, duration=12.0, size=SMALL, captions=False)
-    plain = dataclasses.replace(spec, storyboard=dataclasses.replace(spec.storyboard, scenes=tuple(dataclasses.replace(scene, on_screen_text="") for scene in spec.storyboard.scenes)))
-    with_text, without_text = FrameRenderer(spec), FrameRenderer(plain)
-    early = np.abs(with_text.frame_at(0.2).astype(np.int16) - without_text.frame_at(0.2)).max(axis=2) > 24
-    settled = np.abs(with_text.frame_at(1.9).astype(np.int16) - without_text.frame_at(1.9)).max(axis=2) > 24
+    visual = _scene_visuals(spec)[0]
+    early, settled = _title_ink(visual, 0.15), _settled_ink(visual)
     assert settled.sum() > 500, f"{style}: the title is missing once settled"
     assert early.sum() < settled.sum() * 0.8, f"{style}: the title does not animate in"
 
@@ -316,3 +351,143 @@ def test_visual_direction_adds_motif() -> None:
     plain = frame_with("a plain product shot")
     assert np.abs(frame_with("city skyline at night") - plain).mean() > 1.0
     assert np.abs(frame_with("gentle ocean waves") - plain).mean() > 0.2
+
+
+LONG_TITLE = "Think about every single morning you have ever woken up tired, late and grumpy, and then think again"
+PORTRAIT = (360, 640)
+
+
+def _with_titles(spec: RenderSpec, text: str) -> RenderSpec:
+    scenes = tuple(scene if scene.kind == "end_card" else dataclasses.replace(scene, on_screen_text=text) for scene in spec.storyboard.scenes)
+    return dataclasses.replace(spec, storyboard=dataclasses.replace(spec.storyboard, scenes=scenes))
+
+
+def _mask_of(box: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
+    mask = np.zeros((height, width), bool)
+    mask[max(0, box[1]) : max(0, box[3]), max(0, box[0]) : max(0, box[2])] = True
+    return mask
+
+
+def _draw(visual: SceneVisual, t: float) -> np.ndarray:
+    planes = Planes.empty(visual.layout.width, visual.layout.height)
+    visual.draw(planes, t)
+    return planes.to_rgb().astype(np.int16)
+
+
+@pytest.mark.parametrize("size", [SMALL, PORTRAIT])
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_decorations_clear_of_text(style: str, size: tuple[int, int]) -> None:
+    spec = sample_spec(style, platform="tiktok" if size == PORTRAIT else "youtube_1080p", duration=12.0, size=size)
+    for visual in _scene_visuals(spec):
+        text_boxes = list(visual.text_boxes)
+        if visual.brand_box is not None:
+            text_boxes.append(visual.brand_box)
+        assert text_boxes, f"{style} scene {visual.scene.index}: no text boxes laid out"
+        for decoration in visual.decoration_boxes():
+            for text_box in text_boxes:
+                assert not overlaps(decoration, text_box), f"{style} scene {visual.scene.index}: decoration {decoration} overlaps text {text_box}"
+
+
+@pytest.mark.parametrize("style", ["minimal", "playful"])
+def test_end_card_shapes_leave_text_alone(style: str) -> None:
+    """Render the end card with and without its moving shapes: they change no pixel inside a text box."""
+    spec = sample_spec(style, platform="tiktok", duration=12.0, size=PORTRAIT)
+    visual = _scene_visuals(spec)[-1]
+    assert visual.scene.kind == "end_card"
+    width, height = visual.layout.width, visual.layout.height
+    text_mask = np.zeros((height, width), bool)
+    for box in visual.text_boxes:
+        text_mask |= _mask_of(box, width, height)
+    decorated = [_draw(visual, t) for t in (0.3, 0.9, 1.4, 1.9)]
+    shapes = [element for element in visual.backdrop.elements if hasattr(element, "reach")]
+    assert shapes, f"{style}: the end card has no shapes to test"
+    visual.backdrop.elements = [element for element in visual.backdrop.elements if not hasattr(element, "reach")]
+    plain = [_draw(visual, t) for t in (0.3, 0.9, 1.4, 1.9)]
+    for with_shapes, without in zip(decorated, plain):
+        changed = np.abs(with_shapes - without).max(axis=2) > 0
+        assert changed.any(), f"{style}: the shapes draw nothing"
+        assert not (changed & text_mask).any(), f"{style}: a shape reaches into the brand or call to action"
+
+
+@pytest.mark.parametrize("size", [SMALL, PORTRAIT])
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_brand_label_contrast(style: str, size: tuple[int, int]) -> None:
+    spec = sample_spec(style, duration=12.0, size=size, captions=False)
+    for visual in _scene_visuals(spec)[:-1]:
+        assert visual.brand_box is not None and visual.brand_colour is not None
+        t = visual.scene.duration * 0.5
+        x0, y0, x1, y1 = visual.brand_box
+        frame = _draw(visual, t)[y0:y1, x0:x1].reshape(-1, 3)
+        planes = Planes.empty(visual.layout.width, visual.layout.height)
+        visual.backdrop.draw(planes, t)
+        under = planes.to_rgb()[y0:y1, x0:x1]
+        if visual.brand_backing is None:
+            assert worst_contrast(visual.brand_colour, under) >= 4.5, f"{style} scene {visual.scene.index}: label {visual.brand_colour} on {under.reshape(-1, 3).mean(axis=0)}"
+        glyph = np.abs(frame - np.array(visual.brand_colour)).max(axis=1) <= 24
+        assert glyph.sum() >= 15, f"{style} scene {visual.scene.index}: the brand label is not drawn"
+        surround = frame[np.abs(frame - np.array(visual.brand_colour)).max(axis=1) > 60]
+        ratios = [contrast(visual.brand_colour, tuple(int(v) for v in pixel)) for pixel in surround]
+        assert np.median(ratios) >= 4.5, f"{style} scene {visual.scene.index}: label contrast {np.median(ratios):.2f}"
+
+
+@pytest.mark.parametrize("size", [SMALL, PORTRAIT])
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_long_title_capped_and_clear(style: str, size: tuple[int, int]) -> None:
+    spec = _with_titles(sample_spec(style, duration=12.0, size=size), LONG_TITLE)
+    kit = get_style(style)
+    width, height = size
+    cap = 3 if height > width else 2
+    floor = max(12, int(min(size) * kit.title_scale * 0.6))
+    for visual in _scene_visuals(spec)[:-1]:
+        title = visual.title
+        assert title is not None
+        assert len(title.lines) <= cap, f"{style} scene {visual.scene.index}: {len(title.lines)} title lines"
+        assert title.size >= floor, f"{style} scene {visual.scene.index}: title size {title.size} under the floor {floor}"
+        x0, y0, x1, y1 = title.bounds
+        assert 0 <= x0 and x1 <= width and 0 <= y0 and y1 <= height, f"{style}: title {title.bounds} leaves the frame"
+        caption = spec.caption_layout.box
+        assert not overlaps(title.bounds, (caption[0], caption[1], caption[0] + caption[2], caption[1] + caption[3])), f"{style}: title runs into the captions"
+        if style == "cyberpunk":
+            assert y1 < int(height * 0.58), f"cyberpunk title {title.bounds} reaches the horizon line"
+
+
+@pytest.mark.parametrize("duration", [1.2, 2.07, 3.0])
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_title_finishes_by_mid_scene(style: str, duration: float) -> None:
+    spec = sample_spec(style, duration=duration * 3, scenes=3, size=SMALL, captions=False)
+    spec = _with_titles(spec, "Think about your mornings again")
+    for visual in _scene_visuals(spec)[:-1]:
+        assert visual.title is not None
+        deadline = min(0.35 * visual.scene.duration, 1.2)
+        assert visual.title.finished_at <= deadline + 1e-6, f"{style}: title finishes at {visual.title.finished_at:.2f} s, after {deadline:.2f} s"
+        settled = _settled_ink(visual)
+        shown = _title_ink(visual, visual.scene.duration * 0.5)
+        covered = (settled & shown).sum() / settled.sum()
+        assert covered >= 0.97, f"{style}: only {covered:.0%} of the title shows at mid-scene"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_consecutive_scenes_differ(style: str) -> None:
+    spec = sample_spec(style, duration=15.0, size=SMALL, captions=False)
+    visuals = _scene_visuals(spec)[:-1]
+    width, height = SMALL
+    for first, second in zip(visuals, visuals[1:]):
+        assert first.title is not None and second.title is not None
+        outside = ~(_mask_of(first.title.bounds, width, height) | _mask_of(second.title.bounds, width, height))
+        difference = np.abs(_draw(first, 1.25) - _draw(second, 1.25)).max(axis=2)[outside]
+        assert difference.mean() > 6.0, f"{style} scenes {first.scene.index} and {second.scene.index} look alike outside the title ({difference.mean():.1f})"
+        assert first.placement != second.placement
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_every_style_renders_deterministically(style: str) -> None:
+    spec = sample_spec(style, duration=8.0, scenes=4, size=SMALL)
+    first, second = FrameRenderer(spec), FrameRenderer(spec)
+    for t in (1.0, 3.0, 5.0, 7.0):
+        assert first.frame_at(t).tobytes() == second.frame_at(t).tobytes(), f"{style}: frame at {t} s differs between renders"
+
+
+@pytest.mark.parametrize("direction", ["server racks pulsing with light", "a dashboard lighting up", "a parcel landing on a doorstep", "steam rising from a coffee cup"])
+def test_visual_direction_picks_motif(direction: str) -> None:
+    expected = {"server": "racks", "dashboard": "dashboard", "parcel": "parcel", "steam": "cup"}
+    assert motif_for(direction, 0) == next(kind for word, kind in expected.items() if word in direction)
