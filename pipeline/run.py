@@ -8,17 +8,23 @@ ready before rendering starts, the renderer encodes it directly. Otherwise the v
 without sound and the mix is muxed in afterwards, with the video stream copied.
 
 All reports to the JobReporter come from the thread that called run_job, because the
-worker's reporter writes to SQLite through a connection owned by that thread.
+worker's reporter writes to SQLite through a connection owned by that thread. The music and
+mix worker threads queue their "started" and "done" reports at the moment they happen, and
+the run_job thread forwards them in order with its next report, or while it waits for a
+worker. So those events can trail the real moment by up to one progress step of the main
+line, or by BACKGROUND_POLL_SECONDS while the run_job thread waits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +63,8 @@ T = TypeVar("T")
 
 # Share of the overall progress bar per stage, roughly in proportion to each stage's run time
 # on a 2-core machine for a 30 s 1080p video. Progress stops at 99: the server sets 100.
+# The background stages (music, mix) run beside these and have no share, so their reports
+# carry the progress the main line has reached.
 STAGE_WEIGHTS: dict[str, float] = {
     "analyze": 1.0,
     "script": 2.0,
@@ -64,14 +72,14 @@ STAGE_WEIGHTS: dict[str, float] = {
     "storyboard": 1.0,
     "images": 1.0,
     "captions": 1.0,
-    "music": 2.0,
-    "mix": 2.0,
-    "render": 72.0,
+    "render": 76.0,
     "thumbnail": 2.0,
     "quality_check": 9.0,
 }
 IMAGE_STAGE_WEIGHT = 15.0
 MAX_PROGRESS = 99.0
+# Seconds between forwarding queued worker-thread reports while the run_job thread waits for a worker.
+BACKGROUND_POLL_SECONDS = 0.1
 
 
 def job_seed(request: JobRequest) -> int:
@@ -85,7 +93,8 @@ def job_seed(request: JobRequest) -> int:
 class ProgressTracker:
     """Turns (stage, fraction) reports into one overall percentage that never decreases and stays below 100.
 
-    Reports from other threads are held and sent with the next report from the owning thread.
+    Reports from other threads are queued in order and sent by the owning thread with its
+    next report or `flush`. A stage without a weight reports the percentage reached so far.
     """
 
     def __init__(self, reporter: JobReporter, weights: dict[str, float]) -> None:
@@ -101,7 +110,7 @@ class ProgressTracker:
             position += weight
         self._percent = 0.0
         self._lock = threading.Lock()
-        self._pending: tuple[str, float, str] | None = None
+        self._queued: queue.SimpleQueue[tuple[str, float, str]] = queue.SimpleQueue()
         # An exception the reporter raised (for example a lost lease); it must reach the worker unwrapped.
         self.reporter_error: BaseException | None = None
 
@@ -110,16 +119,18 @@ class ProgressTracker:
         return self._percent
 
     def report(self, stage: str, fraction: float, message: str = "") -> None:
+        if threading.get_ident() != self._owner:
+            self._queued.put((stage, fraction, message))
+            return
+        self.flush()
+        self._send(stage, self._advance(stage, fraction), message)
+
+    def _advance(self, stage: str, fraction: float) -> float:
         fraction = min(max(fraction, 0.0), 1.0)
-        percent = self._start.get(stage, self._percent) + self._span.get(stage, 0.0) * fraction
         with self._lock:
-            percent = min(max(percent, self._percent), MAX_PROGRESS)
-            self._percent = percent
-            if threading.get_ident() != self._owner:
-                self._pending = (stage, percent, message)
-                return
-            self._pending = None
-        self._send(stage, percent, message)
+            percent = self._start.get(stage, self._percent) + self._span.get(stage, 0.0) * fraction
+            self._percent = min(max(percent, self._percent), MAX_PROGRESS)
+            return self._percent
 
     def callback(self, stage: str) -> ProgressCallback:
         """Return a ProgressCallback for a stage function; the stage name it passes is ignored."""
@@ -130,10 +141,15 @@ class ProgressTracker:
         return forward
 
     def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, None
-        if pending is not None and threading.get_ident() == self._owner:
-            self._send(*pending)
+        """Send the reports other threads queued, in order; does nothing on any thread but the owner."""
+        if threading.get_ident() != self._owner:
+            return
+        while True:
+            try:
+                stage, fraction, message = self._queued.get_nowait()
+            except queue.Empty:
+                return
+            self._send(stage, self._advance(stage, fraction), message)
 
     def _send(self, stage: str, percent: float, message: str) -> None:
         try:
@@ -211,6 +227,7 @@ class _Job:
         music_path = self.work / "music.wav"
         music = self._background(
             pool,
+            "music",
             lambda: synthesize_music(analysis.style, duration=self.duration, seed=self.seed, out_path=music_path),
         )
 
@@ -244,12 +261,11 @@ class _Job:
             srt_path = write_srt(cues, self.output / "captions.srt")
             vtt_path = write_vtt(cues, self.output / "captions.vtt")
 
-        with self._stage("music"):
-            self._join(music, "music")
+        self._join(music, "music")
 
         mix_path = self.work / "mix.wav"
         mixing = self._background(
-            pool, lambda: mix_audio(voiceover, music_path, duration=self.duration, out_path=mix_path)
+            pool, "mix", lambda: mix_audio(voiceover, music_path, duration=self.duration, out_path=mix_path)
         )
         spec = RenderSpec(
             preset=preset,
@@ -331,19 +347,31 @@ class _Job:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _background(self, pool: ThreadPoolExecutor, work: Callable[[], T]) -> _Background:
+    def _background(self, pool: ThreadPoolExecutor, stage: str, work: Callable[[], T]) -> _Background:
+        """Start `work` on a worker thread; its "started" and "done" reports are queued as they happen."""
+        tracker = self.tracker
+        assert tracker is not None
         seconds: list[float] = []
 
         def timed() -> object:
+            tracker.report(stage, 0.0, f"{stage} started")
             began = time.monotonic()
             try:
-                return work()
+                result = work()
             finally:
                 seconds.append(time.monotonic() - began)
+            logger.info("stage %s done in %.2f s", stage, seconds[0])
+            tracker.report(stage, 1.0, f"{stage} done")
+            return result
 
         return _Background(pool.submit(timed), seconds)
 
     def _join(self, background: _Background, stage: str) -> object:
+        """Wait for a worker, forwarding its queued reports meanwhile, and return its result."""
+        while not background.future.done():
+            wait_for_futures([background.future], timeout=BACKGROUND_POLL_SECONDS)
+            self._flush()
+        self._flush()
         try:
             result = background.future.result()
         except StageError:

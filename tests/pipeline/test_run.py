@@ -26,6 +26,8 @@ SEED_BRIEF = (
     "infrastructure. Tone: bold, innovative, cyberpunk aesthetic with cosmic cyan and neon amber colors."
 )
 STAGES = ("analyze", "script", "voice", "storyboard", "captions", "music", "render", "thumbnail", "quality_check")
+# Stages that run on worker threads beside the main line, so their reports interleave with it.
+BACKGROUND_STAGES = ("music", "mix")
 
 
 class RecordingReporter:
@@ -102,7 +104,9 @@ def test_run_job_end_to_end(tmp_path: Path) -> None:
     assert all(seconds >= 0 for seconds in output.stage_seconds.values())
 
     stages_seen = list(dict.fromkeys(stage for stage, _, _ in reporter.progress_reports))
-    assert [stage for stage in stages_seen if stage in STAGES] == list(STAGES)
+    main_line = [stage for stage in STAGES if stage not in BACKGROUND_STAGES]
+    assert [stage for stage in stages_seen if stage in main_line] == main_line
+    assert set(BACKGROUND_STAGES) <= set(stages_seen)
     render_steps = [report for report in reporter.progress_reports if report[0] == "render"]
     assert len(render_steps) >= 5, "the render stage should report several steps"
     assert_progress_valid(reporter)
@@ -205,6 +209,53 @@ def test_progress_tracker_monotonic_below_100() -> None:
     percents = [percent for _, percent, _ in reporter.progress_reports]
     assert percents == sorted(percents)
     assert percents[-1] == 99.0
+
+
+class ThreadRecordingReporter(RecordingReporter):
+    """RecordingReporter that also keeps the thread each progress report came from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[int] = set()
+
+    def progress(self, stage: str, percent: float, message: str = "") -> None:
+        self.threads.add(threading.get_ident())
+        super().progress(stage, percent, message)
+
+
+def test_run_job_reports_background_stages(tmp_path: Path) -> None:
+    reporter = ThreadRecordingReporter()
+    request = JobRequest(brief="A short ad for Brightside, a bakery in the old town.", duration_seconds=15,
+                         platform="instagram")
+
+    output = run_job(request, tmp_path, PipelineConfig(), reporter)
+
+    messages = [message for _, _, message in reporter.progress_reports]
+    for name in ("music started", "music done", "mix started", "mix done"):
+        assert messages.count(name) == 1, (name, messages)
+    position = {message: index for index, message in enumerate(messages)}
+    # Music runs alongside the voice and the mix alongside the render, so each starts before that stage ends.
+    assert position["music started"] < position["voice done"]
+    assert position["mix started"] < position["render done"]
+    assert position["music started"] < position["music done"] < position["mix started"]
+    assert position["mix started"] < position["mix done"] < position["thumbnail started"]
+    for message in ("music started", "music done", "mix started", "mix done"):
+        assert reporter.progress_reports[position[message]][0] == message.split()[0]
+    assert reporter.threads == {threading.get_ident()}
+    assert {"music", "mix"} <= set(output.stage_seconds)
+    assert_progress_valid(reporter)
+
+
+def test_progress_tracker_keeps_every_thread_report() -> None:
+    reporter = RecordingReporter()
+    tracker = ProgressTracker(reporter, {"a": 1.0})
+    for fraction, message in ((0.25, "first"), (0.5, "second")):
+        worker = threading.Thread(target=tracker.report, args=("a", fraction, message))
+        worker.start()
+        worker.join()
+    tracker.report("background", 1.0, "unweighted")
+
+    assert reporter.progress_reports == [("a", 24.75, "first"), ("a", 49.5, "second"), ("background", 49.5, "unweighted")]
 
 
 def test_progress_tracker_defers_other_threads() -> None:
