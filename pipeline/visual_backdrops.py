@@ -40,6 +40,8 @@ class LayerContext:
     duration: float
     visual_direction: str
     image_path: Path | None = None
+    # Frame boxes of the scene's text, which painted motifs such as the sun stay clear of.
+    text_boxes: tuple[tuple[int, int, int, int], ...] = ()
 
 
 class Element(Protocol):
@@ -323,16 +325,44 @@ class SlidingPanel:
 # ---------------------------------------------------------------- motifs painted into the canvas
 
 
+def _canvas_boxes(ctx: LayerContext, size: tuple[int, int]) -> tuple[Box, ...]:
+    """Return the context's text boxes in the coordinates of a canvas of `size`, grown by the canvas's drift margin."""
+    margin_x, margin_y = (size[0] - ctx.width) // 2, (size[1] - ctx.height) // 2
+    return tuple((x0, y0, x1 + 2 * margin_x, y1 + 2 * margin_y) for x0, y0, x1, y1 in ctx.text_boxes)
+
+
+def _sun_centre(width: int, height: int, radius: float, rng: np.random.Generator, avoid: tuple[Box, ...]) -> tuple[int, int]:
+    """Return the sun's centre: right of centre by default, else the spot whose glow covers the least of the boxes."""
+    preferred = (int(width * rng.uniform(0.62, 0.8)), int(height * 0.4))
+    spots = [preferred] + [(int(width * fx), int(height * fy)) for fy in (0.22, 0.4, 0.62, 0.8) for fx in (0.82, 0.18, 0.5)]
+    reach = radius * 1.75
+
+    def covered(spot: tuple[int, int]) -> int:
+        x0, y0, x1, y1 = spot[0] - reach, spot[1] - reach, spot[0] + reach, spot[1] + reach
+        return sum(int(max(0.0, min(x1, box[2]) - max(x0, box[0])) * max(0.0, min(y1, box[3]) - max(y0, box[1]))) for box in avoid)
+
+    return min(spots, key=covered)
+
+
 def _paint_motifs(
-    picture: Image.Image, motifs: tuple[str, ...], colours: tuple[RGB, RGB], rng: np.random.Generator, dark: bool, ground: float = 1.0
+    picture: Image.Image,
+    motifs: tuple[str, ...],
+    colours: tuple[RGB, RGB],
+    rng: np.random.Generator,
+    dark: bool,
+    ground: float = 1.0,
+    avoid: tuple[Box, ...] = (),
 ) -> None:
-    """Paint the motifs a visual direction named. `ground` is the skyline's base line, as a fraction of the height."""
+    """Paint the motifs a visual direction named. `ground` is the skyline's base line, as a fraction of the height.
+
+    The sun moves to a spot clear of the `avoid` boxes (canvas pixels) when there is one.
+    """
     draw = ImageDraw.Draw(picture, "RGBA")
     width, height = picture.size
     first, second = colours
     if "sun" in motifs:
         radius = int(min(width, height) * 0.16)
-        cx, cy = int(width * rng.uniform(0.62, 0.8)), int(height * 0.4)
+        cx, cy = _sun_centre(width, height, radius, rng, avoid)
         for ring in range(6, 0, -1):
             alpha = int(24 + (6 - ring) * 14)
             grow = radius * (1 + ring * 0.12)
@@ -404,7 +434,7 @@ def _finish(ctx: LayerContext, half: NDArray[np.float32], size: tuple[int, int],
         still = _cover_image(ctx.image_path, *size)
         picture = Image.blend(still, picture, 0.35)
     rng = np.random.default_rng(ctx.seed + 7)
-    _paint_motifs(picture, motifs, colours, rng, dark)
+    _paint_motifs(picture, motifs, colours, rng, dark, avoid=_canvas_boxes(ctx, size))
     return Planes.from_rgb(np.asarray(picture))
 
 
@@ -431,7 +461,7 @@ def _neon_grid(ctx: LayerContext) -> Backdrop:
     draw.line([(0, horizon), (width, horizon)], fill=(*rgb(palette.accent), 255), width=max(2, height // 300))
 
     motifs = motifs_for(ctx.visual_direction)
-    _paint_motifs(picture, motifs, (rgb(palette.primary), rgb(palette.accent)), np.random.default_rng(ctx.seed + 7), True, horizon_fraction)
+    _paint_motifs(picture, motifs, (rgb(palette.primary), rgb(palette.accent)), np.random.default_rng(ctx.seed + 7), True, horizon_fraction, ctx.text_boxes)
     # Scanlines: every third row slightly darker.
     pixels = np.asarray(picture).copy()
     pixels[::3] = (pixels[::3].astype(np.uint16) * 200 >> 8).astype(np.uint8)
@@ -539,7 +569,7 @@ def _blobs(ctx: LayerContext) -> Backdrop:
             draw.ellipse((x - dot, y - dot, x + dot, y + dot), fill=(*rgb(palette.primary), 40))
     if ctx.image_path is not None:
         picture = Image.blend(_cover_image(ctx.image_path, *size), picture, 0.35)
-    _paint_motifs(picture, motifs_for(ctx.visual_direction), (rgb(palette.primary), rgb(palette.accent)), np.random.default_rng(ctx.seed + 7), False)
+    _paint_motifs(picture, motifs_for(ctx.visual_direction), (rgb(palette.primary), rgb(palette.accent)), np.random.default_rng(ctx.seed + 7), False, avoid=_canvas_boxes(ctx, size))
     canvas = Planes.from_rgb(np.asarray(picture))
 
     rng = np.random.default_rng(ctx.seed)

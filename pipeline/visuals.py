@@ -169,6 +169,7 @@ class SceneVisual:
             duration=scene.duration,
             visual_direction=scene.visual_direction,
             image_path=spec.scene_images.get(scene.index),
+            text_boxes=tuple(padded(box, int(short * 0.02)) for box in self.text_boxes),
         )
         self.backdrop: Backdrop = build_backdrop(context)
         self._vary_composition(spec)

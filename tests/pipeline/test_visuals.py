@@ -491,3 +491,28 @@ def test_every_style_renders_deterministically(style: str) -> None:
 def test_visual_direction_picks_motif(direction: str) -> None:
     expected = {"server": "racks", "dashboard": "dashboard", "parcel": "parcel", "steam": "cup"}
     assert motif_for(direction, 0) == next(kind for word, kind in expected.items() if word in direction)
+
+
+@pytest.mark.parametrize("style", ["minimal", "corporate", "cinematic"])
+def test_painted_sun_clear_of_title(style: str) -> None:
+    """Render the backdrop with and without a sun in the direction: the sun's pixels miss the title box."""
+    spec = sample_spec(style, duration=12.0, size=SMALL, captions=False)
+    scenes = spec.storyboard.scenes
+
+    def visual_with(direction: str) -> SceneVisual:
+        scene = dataclasses.replace(scenes[1], on_screen_text="Tired of harsh alarms every morning?", visual_direction=direction)
+        changed = dataclasses.replace(spec, storyboard=dataclasses.replace(spec.storyboard, scenes=(scenes[0], scene, *scenes[2:])))
+        return _scene_visuals(changed)[1]
+
+    sunny, plain = visual_with("soft sunrise light"), visual_with("a plain product shot")
+    assert sunny.title is not None
+    title_mask = _mask_of(sunny.title.bounds, *SMALL)
+    sun_seen = 0
+    for t in (0.0, 0.7, 1.4, 2.0):
+        first, second = Planes.empty(*SMALL), Planes.empty(*SMALL)
+        sunny.backdrop.draw(first, t)
+        plain.backdrop.draw(second, t)
+        sun = np.abs(first.to_rgb().astype(np.int16) - second.to_rgb()).max(axis=2) > 30
+        sun_seen += int(sun.sum())
+        assert not (sun & title_mask).any(), f"{style}: the sun shows behind the title at {t} s"
+    assert sun_seen > 1000, f"{style}: no sun painted"
