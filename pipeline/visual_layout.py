@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,8 +26,6 @@ class Decoration(Protocol):
 
     def shifted(self, dx: float, dy: float, scale: float = 1.0) -> Decoration: ...
 
-
-D = TypeVar("D")
 
 
 def overlaps(first: Box, second: Box) -> bool:
