@@ -71,7 +71,7 @@ def gateway_listener(host: str, port: int) -> socket.socket:
     """Bind the gateway's listening socket.
 
     The protocol is given as IPPROTO_TCP rather than 0: asyncio sets TCP_NODELAY only on
-    sockets whose protocol says TCP, and without it every keep-alive response waits for a
+    sockets created with that protocol. Without it every keep-alive response waits for a
     delayed ACK (about 40 ms).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
