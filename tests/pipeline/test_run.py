@@ -9,7 +9,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 import pipeline.run as run_module
 from pipeline import platforms
@@ -117,6 +119,27 @@ def test_run_job_end_to_end(tmp_path: Path) -> None:
     assert captions == written
     assert len(output.storyboard.scenes) >= 2
     assert all(scene.duration > 0 for scene in output.storyboard.scenes)
+
+    # The thumbnail is a frame of the end card (brand and call to action), at the video's size.
+    end_card = output.storyboard.scenes[-1]
+    assert end_card.kind == "end_card"
+    with Image.open(output.thumbnail_path) as thumbnail:
+        assert thumbnail.format == "JPEG"
+        assert thumbnail.size == (640, 360)
+        thumbnail_pixels = np.asarray(thumbnail.convert("RGB"), dtype=np.float32)
+    end_frame = decode_frame(output.video_path, end_card.start + min(end_card.duration * 0.6, 2.5), (640, 360))
+    hook_frame = decode_frame(output.video_path, 1.0, (640, 360))
+    assert np.abs(thumbnail_pixels - end_frame).mean() < 8
+    assert np.abs(thumbnail_pixels - hook_frame).mean() > np.abs(thumbnail_pixels - end_frame).mean()
+
+
+def decode_frame(video: Path, seconds: float, size: tuple[int, int]) -> np.ndarray:
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(video), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        check=True, capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.uint8).reshape(size[1], size[0], 3).astype(np.float32)
 
 
 def test_run_job_concurrent_identical_requests(tmp_path: Path) -> None:
