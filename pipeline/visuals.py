@@ -15,7 +15,7 @@ from pipeline.styles import StyleKit
 from pipeline.fonts import FontFace
 from pipeline.visual_backdrops import Backdrop, Element, LayerContext, build_backdrop, soft_disc
 from pipeline.visual_canvas import Planes, Sprite
-from pipeline.visual_colour import RGB, mix, readable_on, rgb, vivid
+from pipeline.visual_colour import RGB, lightness, mix, readable_on, rgb, vivid, with_lightness
 from pipeline.visual_layout import Box, clear_of_text, label_colours, overlaps, padded
 from pipeline.visual_motifs import Motif, motif_for, motif_picture
 from pipeline.visual_text import FittedText, TextLook, fit_text, load_face, printable_text, render_line, text_width, title_face, wrap_text
@@ -329,7 +329,9 @@ class SceneVisual:
             return
         kind = motif_for(self.scene.visual_direction, self.scene.index)
         emphasis, partner = self._emphasis(spec)
-        ink = mix(spec.palette.secondary, (0, 0, 0), 0.55)
+        # The motif's body colour: dark on light backgrounds, a lifted secondary on dark ones, so its outline shows.
+        dark_ground = lightness(spec.palette.background) < 0.35
+        ink = with_lightness(spec.palette.secondary, 0.32, 0.8) if dark_ground else mix(spec.palette.secondary, (0, 0, 0), 0.55)
         short = min(self.layout.width, self.layout.height)
         side = int(short * 0.3)
         picture = motif_picture(kind, side, emphasis, partner, ink)
