@@ -44,9 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pipeline.config import PipelineConfig, ProviderSettings
 from pipeline.errors import StageError
@@ -69,10 +67,16 @@ from pipeline.providers.client import (
     build_client,
     redact,
 )
-from pipeline.providers.copy import CopyProvider, PlannedShot, ScenePlan, apply_scene_plan
 from pipeline.providers.cost import CostItem, CostMeter
-from pipeline.providers.images import ImageProvider
-from pipeline.providers.speech import SpeechProvider
+
+# The OpenAI SDK takes about 0.4 s to import, so the modules that use it load only when a
+# provider is configured: an offline job never imports it.
+if TYPE_CHECKING:
+    import openai
+
+    from pipeline.providers.copy import CopyProvider, PlannedShot, ScenePlan
+    from pipeline.providers.images import ImageProvider
+    from pipeline.providers.speech import SpeechProvider
 
 __all__ = [
     "CostItem",
@@ -89,6 +93,24 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_COPY_NAMES = frozenset({"PlannedShot", "ScenePlan"})
+
+
+def __getattr__(name: str) -> Any:
+    """Return the scene plan types from pipeline.providers.copy, importing it on first use."""
+    if name in _COPY_NAMES:
+        from pipeline.providers import copy
+
+        return getattr(copy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def apply_scene_plan(storyboard: Storyboard, plan: ScenePlan) -> Storyboard:
+    """Return `storyboard` with on-screen text, visual direction and transition taken from `plan`."""
+    from pipeline.providers.copy import apply_scene_plan as apply
+
+    return apply(storyboard, plan)
 
 T = TypeVar("T")
 Use = Literal["copy", "speech", "image"]
@@ -228,7 +250,7 @@ class Providers:
         return self._run(
             stage,
             "speech",
-            lambda: SpeechProvider(self._require_client(), self.settings, self.policy, self.meter).synthesize(
+            lambda: self._speech().synthesize(
                 stage,
                 script,
                 voice_style=voice_style,
@@ -252,7 +274,7 @@ class Providers:
         return self._run(
             stage,
             "image",
-            lambda: ImageProvider(self._require_client(), self.settings, self.policy, self.meter).generate(
+            lambda: self._images().generate(
                 stage, analysis, storyboard, preset, output_dir, progress=progress
             ),
         )
@@ -265,7 +287,19 @@ class Providers:
         return self._client
 
     def _copy(self) -> CopyProvider:
+        from pipeline.providers.copy import CopyProvider
+
         return CopyProvider(self._require_client(), self.settings, self.policy, self.meter)
+
+    def _speech(self) -> SpeechProvider:
+        from pipeline.providers.speech import SpeechProvider
+
+        return SpeechProvider(self._require_client(), self.settings, self.policy, self.meter)
+
+    def _images(self) -> ImageProvider:
+        from pipeline.providers.images import ImageProvider
+
+        return ImageProvider(self._require_client(), self.settings, self.policy, self.meter)
 
     def _run(self, stage: str, use: Use, call: Callable[[], T]) -> T | None:
         if not self.uses(use):
@@ -274,6 +308,8 @@ class Providers:
         if self._blocked is not None:
             self._fall_back(stage, use, self._blocked.reason)
             return None
+        import openai
+
         try:
             return call()
         except ProviderError as error:

@@ -20,12 +20,15 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-import openai
+from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.config import KEY_PATTERN, ProviderSettings
 from pipeline.errors import StageError
+
+# The OpenAI SDK takes about 0.4 s to import, so it loads in the functions that need it:
+# an offline job never imports it.
+if TYPE_CHECKING:
+    import openai
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ def redact(text: str, secret: str | None) -> str:
 
 def build_client(settings: ProviderSettings) -> openai.OpenAI:
     """Create the OpenAI client for `settings`, with the SDK's retries off."""
+    import openai
+
     key = settings.api_key.get_secret_value() if settings.api_key else NO_KEY_PLACEHOLDER
     return openai.OpenAI(
         api_key=key,
@@ -104,6 +109,8 @@ class RetryPolicy:
 
         Raises ProviderAuthError, ProviderQuotaError or ProviderError once retrying cannot help.
         """
+        import openai
+
         attempts = self.settings.max_retries + 1
         for attempt in range(1, attempts + 1):
             remaining = deadline - self.clock()
@@ -137,6 +144,8 @@ class RetryPolicy:
 
     def _classify(self, stage: str, error: openai.APIError) -> ProviderError | None:
         """Return the error to raise at once, or None when `error` is transient and worth a retry."""
+        import openai
+
         if isinstance(error, openai.APIConnectionError):  # includes timeouts
             return None
         if not isinstance(error, openai.APIStatusError):
@@ -165,6 +174,8 @@ class RetryPolicy:
         return ProviderError(stage, self.provider, f"request rejected ({status}): {self._detail(error)}{hint}")
 
     def _describe(self, error: openai.APIError) -> str:
+        import openai
+
         if isinstance(error, openai.APITimeoutError):
             return f"timed out after {self.settings.timeout_seconds:g} s"
         if isinstance(error, openai.APIConnectionError):
@@ -184,6 +195,8 @@ class RetryPolicy:
         return redact(text, secret)
 
     def _wait_before_retry(self, error: openai.APIError, attempt: int) -> float:
+        import openai
+
         cap = self.settings.max_retry_wait_seconds
         if isinstance(error, openai.APIStatusError):
             requested = retry_after_seconds(error.response.headers)
