@@ -437,7 +437,11 @@ class SqliteJobStore:
             row = self._fetch_leased(connection, lease)
             requested = percent if math.isfinite(percent) else 0.0
             progress = max(row["progress"], min(max(requested, 0.0), MAX_RUNNING_PROGRESS))
-            stage_changed = stage != row["stage"]
+            # Stages can overlap (music is synthesized while the voice speaks), so a report may
+            # return to a stage already under way: only a stage's first report in this attempt
+            # is a STAGE_STARTED event.
+            stage_changed = stage != row["stage"] and not self._stage_started_in_attempt(
+                connection, lease.job_id, stage)
             connection.execute(
                 "UPDATE jobs SET progress = ?, stage = ?, updated_us = ? WHERE id = ?",
                 (progress, stage, now, lease.job_id),
@@ -448,6 +452,15 @@ class SqliteJobStore:
                 connection, lease.job_id, EventType.STAGE_STARTED if stage_changed else EventType.PROGRESS,
                 stage=stage, progress=progress, message=message, status=JobStatus.RUNNING, now=now,
             )
+
+    @staticmethod
+    def _stage_started_in_attempt(connection: sqlite3.Connection, job_id: str, stage: str) -> bool:
+        found = connection.execute(
+            "SELECT 1 FROM events WHERE job_id = ? AND type = ? AND stage = ? AND sequence > "
+            "(SELECT COALESCE(MAX(sequence), 0) FROM events WHERE job_id = ? AND type = ?) LIMIT 1",
+            (job_id, EventType.STAGE_STARTED.value, stage, job_id, EventType.STARTED.value),
+        ).fetchone()
+        return found is not None
 
     def add_warning(self, lease: Lease, stage: str, message: str) -> EventRecord:
         now = now_us()

@@ -128,6 +128,28 @@ def test_stage_change_emits_stage_started(store) -> None:
     assert store.get_job(job.job_id).progress == 30
 
 
+def test_overlapping_stages_start_once_per_attempt(store) -> None:
+    job, _ = store.create_job(_new_job(), max_queued=10)
+    lease = store.claim_next("w", 30)
+    assert lease is not None
+    store.report_progress(lease, "voice", 20)
+    store.report_progress(lease, "music", 20, "music started")
+    store.report_progress(lease, "voice", 25)
+    store.report_progress(lease, "music", 25, "music done")
+
+    started = [event.stage for event in store.events_after(job.job_id, 0) if event.type == EventType.STAGE_STARTED]
+    assert started == ["voice", "music"]
+    assert store.get_job(job.job_id).stage == "music"
+
+    # A new attempt starts its stages again.
+    store.release(lease, "worker lost", max_attempts=3)
+    second = store.claim_next("w", 30)
+    assert second is not None
+    store.report_progress(second, "voice", 30)
+    last = store.events_after(job.job_id, 0)[-1]
+    assert (last.type, last.stage) == (EventType.STAGE_STARTED, "voice")
+
+
 def test_terminal_states_never_change(store) -> None:
     job, _ = store.create_job(_new_job(), max_queued=10)
     lease = store.claim_next("w", 30)
