@@ -223,8 +223,10 @@ class _Bed:
             self._bass(start, chord[0] - 24)
             if full:
                 self._drums(start)
-        mix = self.dry + _reverb(self.wet_send, self.spec.reverb_seconds, self.sample_rate, self.rng) * self.spec.reverb_mix
-        mix = _lowpass(mix, self.spec.brightness_hz, self.sample_rate)
+        mix = _reverb_and_lowpass(
+            self.dry, self.wet_send, self.spec.reverb_seconds, self.spec.reverb_mix,
+            self.spec.brightness_hz, self.sample_rate, self.rng,
+        )
         mix *= self._arrangement_envelope()[:, None]
         peak = float(np.max(np.abs(mix))) or 1.0
         return mix * (10 ** (-3.0 / 20.0) / peak)
@@ -371,20 +373,38 @@ def _fft_size(frames: int) -> int:
     return 1 << int(np.ceil(np.log2(max(frames, 2))))
 
 
-def _reverb(send: np.ndarray, seconds: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Convolve `send` with a decaying-noise impulse response, different per channel for width."""
+def _reverb_and_lowpass(
+    dry: np.ndarray,
+    send: np.ndarray,
+    seconds: float,
+    reverb_mix: float,
+    corner_hz: float,
+    sample_rate: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Return lowpass(dry + reverb(send) * reverb_mix), with one inverse FFT per channel.
+
+    The reverb convolves `send` with a decaying-noise impulse response, different per channel for
+    width. Both filters are linear, so they combine in the frequency domain. The transforms run in
+    float32, about twice as fast as float64, which changes the bed by far less than 16-bit rounding.
+    """
     frames = send.shape[0]
     length = int(seconds * sample_rate)
     t = np.arange(length) / sample_rate
     decay = np.exp(-6.9 * t / seconds)  # -60 dB at `seconds`
     size = _fft_size(frames + length)
-    out = np.empty_like(send)
+    frequencies = np.fft.rfftfreq(size, 1.0 / sample_rate)
+    lowpass = (1.0 / np.sqrt(1.0 + (frequencies / corner_hz) ** 4)).astype(np.float32)
+    out = np.empty(dry.shape)
     for channel in range(send.shape[1]):
         impulse = rng.standard_normal(length) * decay
         impulse[: int(0.012 * sample_rate)] = 0.0  # pre-delay keeps the dry attack clear
         impulse /= np.sqrt(np.sum(impulse**2)) or 1.0
-        wet = np.fft.irfft(np.fft.rfft(send[:, channel], size) * np.fft.rfft(impulse, size), size)
-        out[:, channel] = wet[:frames]
+        reverb = np.fft.rfft(impulse.astype(np.float32), size) * np.float32(reverb_mix)
+        spectrum = np.fft.rfft(dry[:, channel].astype(np.float32), size)
+        spectrum += np.fft.rfft(send[:, channel].astype(np.float32), size) * reverb
+        spectrum *= lowpass
+        out[:, channel] = np.fft.irfft(spectrum, size)[:frames]
     return out
 
 
