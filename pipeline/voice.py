@@ -234,7 +234,11 @@ class _PiperReader:
 
         model_bytes, config = _piper_model()
         onnxruntime.set_seed(seed % (2**31))
-        session = onnxruntime.InferenceSession(model_bytes, sess_options=onnxruntime.SessionOptions(), providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        # Idle intra-op threads spin by default, which cost about 0.2 CPU-s per voiceover on 2
+        # cores for no gain in wall time. They now sleep between operators.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
         self.voice = PiperVoice(session=session, config=config)
 
     def read(self, text: str, settings: VoiceSettings, speed: float) -> np.ndarray:
