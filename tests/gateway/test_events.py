@@ -128,7 +128,10 @@ def test_disconnect_cancels_watch_but_not_job(client: httpx.Client, gateway: Gat
     wait_for_status(client, job["job_id"], {"running"})
 
     with gateway.client() as watcher, watcher.stream("GET", f"{API}/jobs/{job['job_id']}/events") as response:
-        for text in response.iter_lines():
+        # Keep a reference to the line iterator: when it is finalized, httpx closes the
+        # connection, and the gateway would see the disconnect before the check below.
+        lines = response.iter_lines()
+        for text in lines:
             # A heartbeat proves the stream is live and waiting on its WatchJob call.
             if json.loads(text)["type"] == "heartbeat":
                 break
