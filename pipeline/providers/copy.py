@@ -24,10 +24,9 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 
-from pipeline.config import ProviderSettings
 from pipeline.models import BriefAnalysis, JobRequest, Palette, Script, ScriptLine, Storyboard, Transition
-from pipeline.providers.client import ProviderOutputError, RetryPolicy
-from pipeline.providers.cost import CostMeter
+from pipeline.providers.base import ModelProvider
+from pipeline.providers.client import ProviderOutputError
 from pipeline.script import (
     LEAD_IN_SECONDS,
     LINE_PAUSE_SECONDS,
@@ -313,18 +312,10 @@ def contrast_ratio(first: str, second: str) -> float:
 # --- the provider ----------------------------------------------------------------------
 
 
-class CopyProvider:
+class CopyProvider(ModelProvider):
     """Calls a chat model for brief analysis, the script and the storyboard plan."""
 
-    def __init__(self, client: openai.OpenAI, settings: ProviderSettings, policy: RetryPolicy, meter: CostMeter) -> None:
-        self._client = client
-        self._settings = settings
-        self._policy = policy
-        self._meter = meter
-
-    @property
-    def model(self) -> str:
-        return self._settings.copy_model
+    use = "copy"
 
     def analyze_brief(self, stage: str, request: JobRequest, baseline: BriefAnalysis) -> BriefAnalysis:
         """Return `baseline` with the brief-derived fields written by the model.

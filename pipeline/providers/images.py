@@ -16,10 +16,9 @@ from pathlib import Path
 import openai
 from PIL import Image, UnidentifiedImageError
 
-from pipeline.config import ProviderSettings
 from pipeline.models import BriefAnalysis, PlatformPreset, ProgressCallback, Storyboard, silent_progress
-from pipeline.providers.client import ProviderError, RetryPolicy
-from pipeline.providers.cost import CostMeter
+from pipeline.providers.base import ModelProvider
+from pipeline.providers.client import ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +49,10 @@ def scene_prompt(analysis: BriefAnalysis, visual_direction: str) -> str:
     )
 
 
-class ImageProvider:
+class ImageProvider(ModelProvider):
     """Generates scene background images through images.generate."""
 
-    def __init__(self, client: openai.OpenAI, settings: ProviderSettings, policy: RetryPolicy, meter: CostMeter) -> None:
-        self._client = client
-        self._settings = settings
-        self._policy = policy
-        self._meter = meter
-
-    @property
-    def model(self) -> str:
-        return self._settings.image_model
+    use = "image"
 
     def generate(
         self,

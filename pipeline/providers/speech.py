@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import openai
 
-from pipeline.config import ProviderSettings
 from pipeline.models import LineTiming, ProgressCallback, Script, Voiceover, WordTiming, silent_progress
-from pipeline.providers.client import ProviderError, RetryPolicy
-from pipeline.providers.cost import CostMeter
+from pipeline.providers.base import ModelProvider
+from pipeline.providers.client import ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -134,18 +133,10 @@ def word_timings(text: str, start: float, end: float) -> tuple[WordTiming, ...]:
     return tuple(timings)
 
 
-class SpeechProvider:
+class SpeechProvider(ModelProvider):
     """Synthesizes a script line by line through audio.speech.create."""
 
-    def __init__(self, client: openai.OpenAI, settings: ProviderSettings, policy: RetryPolicy, meter: CostMeter) -> None:
-        self._client = client
-        self._settings = settings
-        self._policy = policy
-        self._meter = meter
-
-    @property
-    def model(self) -> str:
-        return self._settings.speech_model
+    use = "speech"
 
     def synthesize(
         self,
