@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -158,16 +159,10 @@ class RagnarokServicer(pb_grpc.RagnarokServiceServicer):
             request_id=request.request_id,
             seed=request.seed if request.HasField("seed") else None,
         )
+        # NewJob is the validated request plus what only the server knows: the hash for
+        # request_id replays and the caller's key.
         new_job = NewJob(
-            brief=fields.brief,
-            industry=fields.industry,
-            duration_seconds=fields.duration_seconds,
-            platform=fields.platform,
-            style=fields.style,
-            voice_style=fields.voice_style,
-            metadata_json=fields.metadata_json,
-            seed=fields.seed,
-            request_id=fields.request_id,
+            **dataclasses.asdict(fields),
             request_hash=fields.request_hash(),
             owner_key_hash=caller_key_hash(context),
         )
