@@ -285,8 +285,8 @@ class _Job:
             mix = self._render(spec, video_path, mixing, progress)
 
         with self._stage("thumbnail"):
-            # The end card shows the brand and the call to action with no caption over them, once its
-            # animation has settled; a storyboard without one falls back to the hook.
+            # The settled end card shows the brand and the call to action with no caption over them.
+            # A storyboard without an end card falls back to the hook.
             end_cards = [scene for scene in storyboard.scenes if scene.kind == "end_card"]
             shown = end_cards[-1] if end_cards else storyboard.scenes[0]
             at_seconds = shown.start + min(shown.duration * 0.6, 2.5)
