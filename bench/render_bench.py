@@ -1,12 +1,14 @@
 """Render throughput measured against the pure encode cost of the same frames.
 
 For one case it runs the real pipeline in this process, keeping the RenderSpec and the audio
-the render stage was given. Then it alternates two timings on the same inputs:
+the render stage was given. A job renders the picture alone (its soundtrack is encoded to AAC
+on another thread meanwhile and copied in afterwards), so both timings are of video only. Then
+it alternates two timings on the same inputs:
 
 - reference: the finished video decoded to a raw yuv420p file, fed by a separate Python
   process (bench.feed, 1 MiB pipe) into ffmpeg with the encoder command the renderer builds
-  (same codec, preset, CRF, pixel format, size, frame rate and audio), so only drawing is missing;
-- ours: pipeline.render.render_video on the same spec and audio (frames plus encode).
+  (same codec, preset, CRF, pixel format, size and frame rate), so only drawing is missing;
+- ours: pipeline.render.render_video on the same spec (frames plus encode).
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
 from pipeline.config import PipelineConfig
 from pipeline.models import JobRequest, ProgressCallback, RenderSpec, silent_progress
 
 from bench.cases import Case
+
+if TYPE_CHECKING:
+    from pipeline.render import FrameTap
 
 logger = logging.getLogger(__name__)
 
@@ -121,14 +128,20 @@ def capture_render(case: Case, workdir: Path, config: PipelineConfig) -> Capture
     captured: list[tuple[RenderSpec, Path | None]] = []
 
     def recording(
-        spec: RenderSpec, out_path: Path, *, audio_path: Path | None, config: PipelineConfig, progress: ProgressCallback = silent_progress
+        spec: RenderSpec,
+        out_path: Path,
+        *,
+        audio_path: Path | None,
+        config: PipelineConfig,
+        progress: ProgressCallback = silent_progress,
+        taps: Sequence[FrameTap] = (),
     ) -> Path:
         kept_audio = None
         if audio_path is not None:
             kept_audio = workdir / "render_audio.wav"
             shutil.copyfile(audio_path, kept_audio)
         captured.append((spec, kept_audio))
-        return render_video(spec, out_path, audio_path=audio_path, config=config, progress=progress)
+        return render_video(spec, out_path, audio_path=audio_path, config=config, progress=progress, taps=taps)
 
     with mock.patch.object(run_module, "render_video", recording):
         output = run_module.run_job(job_request(case), workdir / "job", config, _QuietReporter())
@@ -194,10 +207,15 @@ def time_reference(raw: Path, spec: RenderSpec, config: PipelineConfig, audio: P
 
 
 def time_ours(spec: RenderSpec, config: PipelineConfig, audio: Path | None, target: Path) -> Timing:
-    from pipeline.render import render_video
+    """Time render_video with the frame taps a job uses: the quality check's measurements and the thumbnail's frame."""
+    from pipeline.quality import FrameChecks
+    from pipeline.render import frame_count, render_video
+    from pipeline.thumbnail import FrameGrab
 
+    frames = frame_count(spec)
+    taps = (FrameChecks(frames, spec.preset.fps), FrameGrab(frames - 1))
     cpu_before, started = _cpu_now(), time.perf_counter()
-    render_video(spec, target, audio_path=audio, config=config)
+    render_video(spec, target, audio_path=audio, config=config, taps=taps)
     return Timing(round(time.perf_counter() - started, 3), round(_cpu_now() - cpu_before, 2))
 
 

@@ -217,6 +217,28 @@ def analyse_video(
     return VideoAnalysis(_spans(output, "black", duration), _spans(output, "frozen", duration), measured)
 
 
+def count_video_packets(path: Path, *, stage: str = "quality_check") -> int:
+    """Return how many packets (frames) the first video stream of `path` holds, read without decoding."""
+    done = run_tool(
+        [FFPROBE, "-v", "error", "-select_streams", "v:0", "-count_packets",
+         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
+        stage=stage,
+        timeout=60.0,
+    )
+    return int(_float(done.stdout.strip().split(",")[0], -1.0))
+
+
+def decode_keyframes(path: Path, *, stage: str = "quality_check") -> int:
+    """Decode only the keyframes of the first video stream of `path` and return how many decoded."""
+    done = run_tool(
+        [FFMPEG, "-hide_banner", "-nostdin", "-skip_frame", "nokey", "-i", str(path),
+         "-map", "0:v:0", "-an", "-fps_mode", "passthrough", "-f", "null", "-"],
+        stage=stage,
+    )
+    counts = re.findall(r"frame=\s*(\d+)", done.stderr)
+    return int(counts[-1]) if counts else 0
+
+
 def read_audio(path: Path, *, sample_rate: int = 48000, channels: int = 2, stage: str = "mix") -> np.ndarray:
     """Decode any audio file to float32 samples shaped (frames, channels) at `sample_rate`."""
     done = subprocess.run(

@@ -18,14 +18,17 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.config import PipelineConfig
 from pipeline.errors import StageError
-from pipeline.models import ProgressCallback, RenderSpec, Scene, silent_progress
+from pipeline.media import run_ffmpeg
+from pipeline.models import PlatformPreset, ProgressCallback, RenderSpec, Scene, silent_progress
 from pipeline.styles import StyleKit, get_style
 from pipeline.visual_canvas import Planes, blend_colour_rect, colour_yuv, crossfade
 from pipeline.visual_captions import CaptionTrack
@@ -39,6 +42,16 @@ _PIPE_BYTES = 1 << 20
 # Scenes kept built at once: the current one and its neighbour during a transition.
 _SCENE_CACHE = 2
 _STDERR_TAIL = 2000
+
+
+class FrameTap(Protocol):
+    """Sees each frame right after it is drawn, on the drawing thread, before it goes to the encoder.
+
+    Frames arrive in order. The planes are reused for later frames as soon as `see` returns, so a
+    tap that keeps a frame must copy it.
+    """
+
+    def see(self, index: int, frame: Planes) -> None: ...
 
 
 def _validate(spec: RenderSpec) -> StyleKit:
@@ -265,13 +278,45 @@ def _encoder_command(spec: RenderSpec, config: PipelineConfig, audio_path: Path 
         "-color_range", "tv", "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
     ]  # fmt: skip
     if audio_path is not None:
-        # Pad with silence, then trim, so the audio stream lasts exactly as long as the video.
-        command += [
-            "-map", "1:a:0", "-c:a", "aac", "-b:a", preset.audio_bitrate, "-ar", "48000",
-            "-af", f"apad=whole_dur={video_seconds:.6f},atrim=end={video_seconds:.6f},asetpts=N/SR/TB",
-        ]  # fmt: skip
+        command += ["-map", "1:a:0", *_audio_encoder_args(preset, video_seconds)]
     command += ["-t", f"{video_seconds:.6f}", "-movflags", "+faststart", "-f", "mp4", str(target)]
     return command
+
+
+def _audio_encoder_args(preset: PlatformPreset, seconds: float) -> list[str]:
+    # Pad with silence, then trim, so the audio stream lasts exactly as long as the video.
+    return [
+        "-c:a", "aac", "-b:a", preset.audio_bitrate, "-ar", "48000",
+        "-af", f"apad=whole_dur={seconds:.6f},atrim=end={seconds:.6f},asetpts=N/SR/TB",
+    ]  # fmt: skip
+
+
+def encode_soundtrack(audio_path: Path, out_path: Path, *, spec: RenderSpec) -> Path:
+    """Encode a soundtrack to AAC in an MP4 container, padded or trimmed to the video's exact length.
+
+    This runs while the frames render, so `mux` only has to copy both streams afterwards.
+    """
+    if not Path(audio_path).is_file():
+        raise StageError("render", f"audio file {str(audio_path)!r} does not exist; the mix stage must write it first")
+    seconds = frame_count(spec) / spec.preset.fps
+    run_ffmpeg(
+        ["-i", str(audio_path), "-map", "0:a:0", "-vn", *_audio_encoder_args(spec.preset, seconds), "-f", "mp4", str(out_path)],
+        stage="render",
+    )
+    return out_path
+
+
+def mux(video_path: Path, soundtrack_path: Path, out_path: Path) -> Path:
+    """Put a silent MP4 and an encoded soundtrack into one MP4, both streams copied, moov atom first."""
+    run_ffmpeg(
+        [
+            "-i", str(video_path), "-i", str(soundtrack_path),
+            "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+            "-movflags", "+faststart", "-f", "mp4", str(out_path),
+        ],
+        stage="render",
+    )  # fmt: skip
+    return out_path
 
 
 def _likely_cause(stderr: str) -> str:
@@ -303,11 +348,13 @@ def render_video(
     audio_path: Path | None,
     config: PipelineConfig,
     progress: ProgressCallback = silent_progress,
+    taps: Sequence[FrameTap] = (),
 ) -> Path:
     """Draw every frame of `spec` and encode it to an H.264 MP4 at `out_path`, with AAC audio if given.
 
     The video has round(duration * fps) frames; the audio is padded or trimmed to the same length.
-    Raises StageError("render", ...) on invalid input or encoder failure.
+    Each of `taps` sees every frame as it is drawn. Raises StageError("render", ...) on invalid
+    input or encoder failure.
     """
     renderer = FrameRenderer(spec)
     if audio_path is not None and not Path(audio_path).is_file():
@@ -331,7 +378,7 @@ def render_video(
         except OSError:
             logger.debug("could not enlarge the encoder pipe; continuing with the default size")
         try:
-            _pump(renderer, frames, process.stdin.fileno(), progress)
+            _pump(renderer, frames, process.stdin.fileno(), progress, taps)
         except BrokenPipeError:
             process.stdin = None
             process.wait()
@@ -356,7 +403,7 @@ def render_video(
     return out_path
 
 
-def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallback) -> None:
+def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallback, taps: Sequence[FrameTap]) -> None:
     """Draw frames in a worker thread and write them to `fd` from this thread."""
     # Frames are drawn straight into packed yuv420p buffers, so nothing is copied before the write.
     buffers = [Planes.empty(renderer.width, renderer.height) for _ in range(3)]
@@ -373,6 +420,8 @@ def _pump(renderer: FrameRenderer, frames: int, fd: int, progress: ProgressCallb
                 if stop.is_set():
                     return
                 renderer.draw(index, buffers[slot])
+                for tap in taps:
+                    tap.see(index, buffers[slot])
                 ready.put(slot)
             ready.put(None)
         except BaseException as error:  # handed to the writer, which re-raises it

@@ -3,9 +3,11 @@
 Stages run in this order: analyze, script, voice, storyboard, images (only with an image
 provider), captions, music, mix, render, thumbnail, quality_check. Two pieces overlap with
 the main line of work: the music bed is synthesized on a worker thread while the voice is
-synthesized, and the mix runs on a worker thread while the frames render. When the mix is
-ready before rendering starts, the renderer encodes it directly. Otherwise the video renders
-without sound and the mix is muxed in afterwards, with the video stream copied.
+synthesized, and the mix runs on a worker thread while the frames render, where it is also
+encoded to AAC. The video renders without sound, and the two encoded streams are then copied
+into the final MP4. While drawing, the renderer hands every frame to the quality check's
+black and frozen measurements and keeps the thumbnail's frame, so neither stage decodes the
+whole video again.
 
 All reports to the JobReporter come from the thread that called run_job, because the
 worker's reporter writes to SQLite through a connection owned by that thread. The music and
@@ -34,7 +36,6 @@ from pipeline.brief import analyze_brief
 from pipeline.captions import build_captions, write_srt, write_vtt
 from pipeline.config import PipelineConfig
 from pipeline.errors import StageError
-from pipeline.media import run_ffmpeg
 from pipeline.mix import MixResult, mix_audio
 from pipeline.models import (
     JobOutput,
@@ -50,11 +51,11 @@ from pipeline.models import (
 from pipeline.music import synthesize_music
 from pipeline.platforms import get_preset
 from pipeline.providers import Providers, apply_scene_plan
-from pipeline.quality import check_output
-from pipeline.render import render_video
+from pipeline.quality import FrameChecks, check_output
+from pipeline.render import FrameTap, encode_soundtrack, frame_count, mux, render_video
 from pipeline.script import speech_seconds_available, write_script
 from pipeline.storyboard import plan_storyboard
-from pipeline.thumbnail import make_thumbnail
+from pipeline.thumbnail import FrameGrab, make_thumbnail
 from pipeline.voice import VoiceChoice, select_voice, synthesize_voiceover
 
 logger = logging.getLogger(__name__)
@@ -263,10 +264,6 @@ class _Job:
 
         self._join(music, "music")
 
-        mix_path = self.work / "mix.wav"
-        mixing = self._background(
-            pool, "mix", lambda: mix_audio(voiceover, music_path, duration=self.duration, out_path=mix_path)
-        )
         spec = RenderSpec(
             preset=preset,
             duration=self.duration,
@@ -280,20 +277,31 @@ class _Job:
             seed=self.seed,
             scene_images=scene_images,
         )
+        mix_path = self.work / "mix.wav"
+        soundtrack_path = self.work / "soundtrack.m4a"
+
+        def mix_and_encode() -> tuple[MixResult, Path]:
+            mix = mix_audio(voiceover, music_path, duration=self.duration, out_path=mix_path)
+            return mix, encode_soundtrack(mix.path, soundtrack_path, spec=spec)
+
+        mixing = self._background(pool, "mix", mix_and_encode)
+        # The settled end card shows the brand and the call to action with no caption over them.
+        # A storyboard without an end card falls back to the hook.
+        end_cards = [scene for scene in storyboard.scenes if scene.kind == "end_card"]
+        shown = end_cards[-1] if end_cards else storyboard.scenes[0]
+        at_seconds = shown.start + min(shown.duration * 0.6, 2.5)
+        frames = frame_count(spec)
+        checks = FrameChecks(frames, preset.fps)
+        grab = FrameGrab(min(frames - 1, int(round(at_seconds * preset.fps))))
         video_path = self.output / "commercial.mp4"
         with self._stage("render") as progress:
-            mix = self._render(spec, video_path, mixing, progress)
+            mix = self._render(spec, video_path, mixing, progress, taps=(checks, grab))
 
         with self._stage("thumbnail"):
-            # The settled end card shows the brand and the call to action with no caption over them.
-            # A storyboard without an end card falls back to the hook.
-            end_cards = [scene for scene in storyboard.scenes if scene.kind == "end_card"]
-            shown = end_cards[-1] if end_cards else storyboard.scenes[0]
-            at_seconds = shown.start + min(shown.duration * 0.6, 2.5)
-            thumbnail_path = make_thumbnail(video_path, self.output / "thumbnail.jpg", at_seconds=at_seconds)
+            thumbnail_path = make_thumbnail(video_path, self.output / "thumbnail.jpg", at_seconds=at_seconds, drawn=grab)
 
         with self._stage("quality_check"):
-            report = check_output(video_path, preset, duration=self.duration)
+            report = check_output(video_path, preset, duration=self.duration, frames=checks)
 
         for message in providers.warnings:
             self._warn("providers", message)
@@ -326,25 +334,23 @@ class _Job:
             details=details,
         )
 
-    def _render(self, spec: RenderSpec, video_path: Path, mixing: _Background, progress: ProgressCallback) -> MixResult:
-        if mixing.future.done():
-            mix = cast(MixResult, self._join(mixing, "mix"))
-            render_video(spec, video_path, audio_path=mix.path, config=self.config, progress=progress)
-            return mix
-        # The mix is still running: render the picture alone meanwhile, then mux the two.
+    def _render(
+        self, spec: RenderSpec, video_path: Path, mixing: _Background, progress: ProgressCallback, taps: tuple[FrameTap, ...]
+    ) -> MixResult:
+        """Render the picture while the mix is made and encoded, then copy both into `video_path`."""
         # A mix that fails meanwhile stops the render at its next progress report.
         def watch_mix(stage: str, fraction: float, message: str) -> None:
             if mixing.future.done() and mixing.future.exception() is not None:
                 self._join(mixing, "mix")
-            progress(stage, 0.95 * fraction, message)
+            progress(stage, 0.97 * fraction, message)
 
         silent_path = self.work / "video_only.mp4"
-        render_video(spec, silent_path, audio_path=None, config=self.config, progress=watch_mix)
+        render_video(spec, silent_path, audio_path=None, config=self.config, progress=watch_mix, taps=taps)
         self._flush()
-        mix = cast(MixResult, self._join(mixing, "mix"))
-        progress("render", 0.96, "muxing the soundtrack")
+        mix, soundtrack = cast(tuple[MixResult, Path], self._join(mixing, "mix"))
+        progress("render", 0.98, "adding the soundtrack")
         self._flush()
-        mux(silent_path, mix.path, video_path, duration=self.duration, bitrate=spec.preset.audio_bitrate)
+        mux(silent_path, soundtrack, video_path)
         silent_path.unlink(missing_ok=True)
         return mix
 
@@ -462,17 +468,3 @@ def _check_storyboard(storyboard: Storyboard, duration: float) -> None:
     total = sum(scene.duration for scene in storyboard.scenes)
     if abs(total - duration) > 0.01:
         raise StageError("storyboard", f"scenes last {total:.3f} s in total, expected {duration:.3f} s")
-
-
-def mux(video_path: Path, audio_path: Path, out_path: Path, *, duration: float, bitrate: str = "192k") -> Path:
-    """Combine a silent MP4 with a soundtrack: video copied, audio encoded to AAC, moov atom first."""
-    run_ffmpeg(
-        [
-            "-i", str(video_path), "-i", str(audio_path),
-            "-map", "0:v:0", "-map", "1:a:0",
-            "-c:v", "copy", "-c:a", "aac", "-b:a", bitrate, "-ar", "48000",
-            "-t", f"{duration:.3f}", "-movflags", "+faststart", str(out_path),
-        ],
-        stage="render",
-    )
-    return out_path

@@ -1,7 +1,10 @@
 """Thumbnail: one frame of the finished video saved as a JPEG at the video's size.
 
-Frames are read with moviepy's VideoFileClip, which keeps one ffmpeg reader open, so
-trying several candidate frames costs one decoder rather than one process per frame.
+The renderer can hand the chosen frame to a FrameGrab while it draws, which saves the picture
+exactly as drawn, before H.264 compression, and without decoding the video again. Otherwise,
+or when that frame is black or flat, frames are read from the video file with moviepy's
+VideoFileClip, which keeps one ffmpeg reader open, so trying several candidate frames costs
+one decoder rather than one process per frame.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from moviepy import VideoFileClip
 from PIL import Image
 
 from pipeline.errors import StageError
+from pipeline.visual_canvas import Planes
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +27,35 @@ MIN_LUMA_SPREAD = 4.0
 JPEG_QUALITY = 92
 
 
-def make_thumbnail(video_path: Path, out_path: Path, *, at_seconds: float) -> Path:
-    """Save the frame at `at_seconds` as a JPEG; if it is black or flat, try other points in the video."""
+class FrameGrab:
+    """Keeps a copy of one frame while the renderer draws; `see` runs on the renderer's drawing thread."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.planes: Planes | None = None
+
+    def see(self, index: int, frame: Planes) -> None:
+        if index == self.index:
+            copy = Planes.empty(frame.width, frame.height)
+            copy.copy_from(frame)
+            self.planes = copy
+
+
+def make_thumbnail(video_path: Path, out_path: Path, *, at_seconds: float, drawn: FrameGrab | None = None) -> Path:
+    """Save the frame at `at_seconds` as a JPEG; if it is black or flat, try other points in the video.
+
+    `drawn` is that frame as the renderer drew it; a visible one is saved without reading the video.
+    """
+    if drawn is not None and drawn.planes is not None:
+        picture = drawn.planes.to_rgb()
+        if _is_visible(picture):
+            Image.fromarray(picture).save(out_path, "JPEG", quality=JPEG_QUALITY)
+            logger.info("thumbnail from drawn frame %d written to %s", drawn.index, out_path)
+            return out_path
+        logger.info("drawn frame %d is black or flat; looking through the video", drawn.index)
+    # moviepy takes about 0.15 s to import, paid only when the video must be read.
+    from moviepy import VideoFileClip
+
     try:
         clip = VideoFileClip(str(video_path), audio=False)
     except (OSError, KeyError, IndexError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from pipeline.errors import StageError
 from pipeline.mix import mix_audio
 from pipeline.models import PlatformPreset
 from pipeline.music import synthesize_music
-from pipeline.quality import check_output
+from pipeline.quality import FrameChecks, check_output
+from pipeline.visual_canvas import Planes
 
 PRESET = PlatformPreset("small", 320, 180, 30, (0.05, 0.05, 0.08, 0.05))
 
@@ -116,3 +118,110 @@ def test_quality_lists_every_failure(tmp_path: Path) -> None:
     for check in ("duration is", "integrated loudness is", "video is black"):
         assert check in message
     assert np.isfinite(len(message))
+
+
+# The render hands its frames to a FrameChecks, and the check then decodes only keyframes and audio.
+
+
+def decoded_checks(video: Path, preset: PlatformPreset = PRESET) -> FrameChecks:
+    """Feed every decoded frame of `video` to a FrameChecks, as the renderer feeds the frames it draws."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(video), "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+        capture_output=True, check=True,
+    ).stdout
+    size = preset.width * preset.height * 3 // 2
+    count = len(raw) // size
+    checks = FrameChecks(count, preset.fps)
+    frame = Planes.empty(preset.width, preset.height)
+    packed = frame.packed()
+    assert packed is not None
+    for index in range(count):
+        packed[:] = np.frombuffer(raw, np.uint8, size, index * size)
+        checks.see(index, frame)
+    return checks
+
+
+def failure_with_frames(video: Path, checks: FrameChecks) -> str:
+    with pytest.raises(StageError) as caught:
+        check_output(video, PRESET, duration=6.0, frames=checks)
+    return caught.value.message
+
+
+def spans(message: str, kind: str) -> list[tuple[float, float]]:
+    found = re.findall(rf"video is {kind} from ([\d.]+) s to ([\d.]+) s", message)
+    return [(float(start), float(end)) for start, end in found]
+
+
+def test_frame_checks_pass_good_file(tmp_path: Path, soundtrack: Path) -> None:
+    video = encode(tmp_path / "good.mp4", MOVING, ["-i", str(soundtrack)], seconds=6.0)
+    checks = decoded_checks(video)
+    assert checks.complete
+    report = check_output(video, PRESET, duration=6.0, frames=checks)
+    assert report.black_spans == () and report.frozen_spans == ()
+    assert -15.0 <= report.integrated_lufs <= -13.0
+    assert report.true_peak_dbtp <= -1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "extra", "kind"),
+    [
+        ("black", "color=c=black:s=320x180:r=30", None, "black"),
+        # Moving for two seconds, then still to the end.
+        ("frozen", MOVING, ["-vf", "trim=end=2,setpts=PTS-STARTPTS,tpad=stop_mode=clone:stop_duration=4"], "frozen"),
+        # Moving, black from 2 s to 3.5 s, moving again.
+        ("black middle", MOVING, ["-vf", "drawbox=c=black:t=fill:enable='between(t,2,3.5)'"], "black"),
+    ],
+)
+def test_frame_checks_find_what_the_decoder_finds(
+    tmp_path: Path, soundtrack: Path, name: str, source: str, extra: list[str] | None, kind: str
+) -> None:
+    # Lossless, so both see the same pictures: lossy x264 keeps refining a still picture for a
+    # few frames, which moves the start of a frozen stretch by a different amount in each pass.
+    video = encode(tmp_path / "clip.mp4", source, ["-i", str(soundtrack)], seconds=6.0, extra=["-qp", "0", *(extra or [])])
+    decoded = spans(failure(video), kind)
+    measured = spans(failure_with_frames(video, decoded_checks(video)), kind)
+    assert decoded, f"ffmpeg found no {kind} stretch in the {name} clip"
+    assert len(measured) == len(decoded)
+    for (start, end), (decoded_start, decoded_end) in zip(measured, decoded):
+        # Within two frames of ffmpeg's detectors.
+        assert abs(start - decoded_start) <= 2 / 30 + 1e-6
+        assert abs(end - decoded_end) <= 2 / 30 + 1e-6
+
+
+def test_frame_checks_reject_missing_frames(tmp_path: Path, soundtrack: Path) -> None:
+    video = encode(tmp_path / "good.mp4", MOVING, ["-i", str(soundtrack)], seconds=6.0)
+    decoded = decoded_checks(video)
+    # The render drew one frame more than the file holds.
+    checks = FrameChecks(decoded.frames + 1, PRESET.fps)
+    frame = Planes.empty(PRESET.width, PRESET.height)
+    for index in range(checks.frames):
+        frame.fill((60 + index % 100, 128, 128))
+        checks.see(index, frame)
+    message = failure_with_frames(video, checks)
+    assert f"video stream holds {decoded.frames} frames, expected {decoded.frames + 1}" in message
+
+
+def test_frame_checks_thresholds() -> None:
+    checks = FrameChecks(120, 30)
+    frame = Planes.empty(64, 36)
+    for index in range(120):
+        if index < 40:
+            frame.fill((37, 128, 128))  # black: at the blackdetect pixel threshold
+        elif index < 80:
+            frame.fill((38 + (index % 2) * 40, 128, 128))  # bright and flickering
+        else:
+            frame.fill((120, 128, 128))  # still
+        checks.see(index, frame)
+    assert checks.black_spans(1.0) == ((0.0, 1.333),)
+    assert checks.black_spans(1.5) == ()
+    # The black frames are still too; the still stretch begins with frame 80, the first at luma 120.
+    assert checks.frozen_spans(1.0) == ((0.0, 1.333), (2.667, 4.0))
+    assert checks.frozen_spans(2.0) == ()
+
+
+def test_frame_checks_reject_frames_out_of_order() -> None:
+    checks = FrameChecks(3, 30)
+    frame = Planes.empty(16, 16)
+    checks.see(0, frame)
+    with pytest.raises(ValueError, match="frame 2 arrived out of order; expected frame 1 of 3"):
+        checks.see(2, frame)

@@ -14,7 +14,8 @@ import pytest
 from pipeline.config import PipelineConfig
 from pipeline.errors import StageError
 from pipeline.models import RenderSpec
-from pipeline.render import FrameRenderer, frame_count, render_video
+from pipeline.render import FrameRenderer, encode_soundtrack, frame_count, mux, render_video
+from pipeline.visual_canvas import Planes
 from pipeline.visual_samples import sample_spec
 
 FFMPEG = "/usr/bin/ffmpeg"
@@ -187,3 +188,69 @@ def test_same_spec_same_video_frames(tmp_path: Path) -> None:
     second = render_video(spec, tmp_path / "second.mp4", audio_path=None, config=CONFIG)
     for t in (0.4, 1.1, 1.9):
         assert _decode_frame(first, t, 320, 320).tobytes() == _decode_frame(second, t, 320, 320).tobytes()
+
+
+class _Recorder:
+    """A frame tap that keeps the index and a copy of the luma of every frame it sees."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.luma: list[np.ndarray] = []
+
+    def see(self, index: int, frame: Planes) -> None:
+        self.indices.append(index)
+        self.luma.append(frame.y.copy())
+
+
+def test_taps_see_every_encoded_frame_in_order(tmp_path: Path) -> None:
+    spec = sample_spec("cyberpunk", "instagram", duration=2.0, scenes=2, size=(320, 320))
+    recorder = _Recorder()
+    path = render_video(spec, tmp_path / "tapped.mp4", audio_path=None, config=CONFIG, taps=(recorder,))
+    assert recorder.indices == list(range(frame_count(spec)))
+    # What the tap saw is what was encoded: compare with the decoded luma of three frames.
+    for index in (3, 30, 57):
+        decoded = subprocess.run(
+            [FFMPEG, "-v", "error", "-i", str(path), "-vf", f"select=eq(n\\,{index})", "-frames:v", "1",
+             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+            capture_output=True, check=True,
+        ).stdout
+        luma = np.frombuffer(decoded, np.uint8, 320 * 320).reshape(320, 320).astype(np.int16)
+        assert np.abs(luma - recorder.luma[index]).mean() < 3.0, f"frame {index} differs from what the tap saw"
+
+
+def test_failing_tap_stops_the_render(tmp_path: Path) -> None:
+    class Failing:
+        def see(self, index: int, frame: Planes) -> None:
+            if index == 10:
+                raise ValueError("tap failed on frame 10")
+
+    spec = sample_spec("minimal", "instagram", duration=2.0, scenes=1, size=(320, 320))
+    with pytest.raises(ValueError, match="tap failed on frame 10"):
+        render_video(spec, tmp_path / "failed.mp4", audio_path=None, config=CONFIG, taps=(Failing(),))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("audio_seconds", [4.6, 5.7])
+def test_soundtrack_encoded_apart_and_muxed(tmp_path: Path, audio_seconds: float) -> None:
+    spec = sample_spec("corporate", "instagram", duration=5.0, scenes=2, size=(320, 320))
+    silent = render_video(spec, tmp_path / "silent.mp4", audio_path=None, config=CONFIG)
+    soundtrack = encode_soundtrack(_tone(tmp_path / "tone.wav", audio_seconds), tmp_path / "soundtrack.m4a", spec=spec)
+    track = _stream(_probe(soundtrack), "audio")
+    assert track is not None
+    assert (track["codec_name"], track["sample_rate"]) == ("aac", "48000")
+    # Padded or trimmed to the video's length.
+    assert abs(float(track["duration"]) - 5.0) <= 1.0 / spec.preset.fps
+
+    info = _check_video(mux(silent, soundtrack, tmp_path / "ad.mp4"), spec)
+    video, audio = _stream(info, "video"), _stream(info, "audio")
+    assert video is not None and audio is not None
+    assert abs(float(audio["duration"]) - float(video["duration"])) <= 1.0 / spec.preset.fps + 1e-6
+    # The video stream was copied, not encoded again.
+    assert _decode_frame(tmp_path / "ad.mp4", 2.5, 320, 320).tobytes() == _decode_frame(silent, 2.5, 320, 320).tobytes()
+
+
+def test_soundtrack_from_missing_file_names_the_mix(tmp_path: Path) -> None:
+    spec = sample_spec("corporate", "instagram", duration=2.0, scenes=1, size=(320, 320))
+    with pytest.raises(StageError, match="the mix stage must write it first") as caught:
+        encode_soundtrack(tmp_path / "absent.wav", tmp_path / "soundtrack.m4a", spec=spec)
+    assert caught.value.stage == "render"
