@@ -1,4 +1,4 @@
-"""Code that runs inside a job's worker process (started with the "spawn" method).
+"""Code that runs inside a job's worker process, forked from multiprocessing's forkserver.
 
 The worker writes progress, warnings and the outcome straight to the job store
 under its lease token, so a worker whose lease was taken away (cancelled, timed
@@ -6,6 +6,9 @@ out, requeued) can no longer change the job. The worker also renews its own
 lease from a thread: a worker that is paused or wedged stops renewing, its lease
 expires and the job is requeued, and when it resumes it finds its lease gone
 and stops. The same thread stops the worker when its server process has died.
+
+The forkserver imports this module and the pipeline entry's module once (see
+preload_modules), so a new worker starts without paying for those imports.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import errno
 import importlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import signal
@@ -41,6 +45,8 @@ STARTING_STAGE = "start"
 DISK_FULL_FREE_BYTES = 1024 * 1024
 # Sent by the lease thread to the worker's main thread when the lease is gone.
 LEASE_LOST_SIGNAL = signal.SIGUSR1
+# Modules every worker imports, whatever the pipeline entry.
+WORKER_MODULES = ("server.worker_process", "pipeline.models", "pipeline.errors")
 
 
 class LeaseLost(StaleLease):
@@ -49,7 +55,7 @@ class LeaseLost(StaleLease):
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """Everything a worker process needs; it must pickle, because "spawn" sends it to a new interpreter."""
+    """Everything a worker process needs. It must pickle, because the server sends it to the worker through a pipe."""
 
     database_path: Path
     workdir: Path
@@ -59,11 +65,24 @@ class WorkerSpec:
     pipeline_config: Any
     # When the first attempt at the job started, microseconds since the epoch.
     started_us: int
-    parent_pid: int
     log_level: int = logging.INFO
     # How long each renewal extends the lease, and how often the worker renews it.
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
+
+
+def server_is_alive() -> bool:
+    """Return whether the server process that started this worker still runs.
+
+    os.getppid() cannot tell, because the worker's parent is the forkserver, and in
+    CPython 3.11 the forkserver outlives a killed server for as long as any worker it
+    forked runs (each worker keeps the forkserver's "alive" pipe open). multiprocessing
+    gives the worker a parent sentinel instead: a pipe whose write end only the server
+    has open, so it turns readable once the server exits or drops the worker's Process
+    object. Outside a multiprocessing child (run_worker called directly) this returns True.
+    """
+    parent = multiprocessing.parent_process()
+    return parent is None or parent.is_alive()
 
 
 class LeaseKeeper:
@@ -71,8 +90,9 @@ class LeaseKeeper:
 
     The store rejects a renewal when the job was cancelled, timed out or requeued to
     another attempt. In that case, or when the server process that started the worker
-    is gone, the keeper sends LEASE_LOST_SIGNAL to the main thread. Its handler raises
-    LeaseLost, so even a pipeline stage that never reports progress stops.
+    is gone (see server_is_alive), the keeper sends LEASE_LOST_SIGNAL to the main
+    thread. Its handler raises LeaseLost, so even a pipeline stage that never reports
+    progress stops.
 
     NOTE: a worker paused inside a store write transaction keeps SQLite's write lock,
     which blocks every other writer (the reaper included) until it resumes or dies.
@@ -112,7 +132,7 @@ class LeaseKeeper:
     def _renew(self) -> bool:
         """Renew the lease once; return False once the lease is lost."""
         job_id = self._lease.job_id
-        if os.getppid() != self._spec.parent_pid:
+        if not server_is_alive():
             self._lose("its server process exited")
             return False
         try:
@@ -137,20 +157,19 @@ class LeaseKeeper:
 class StoreReporter:
     """JobReporter that records each report in the job store under the worker's lease."""
 
-    def __init__(self, store: SqliteJobStore, lease: Lease, parent_pid: int) -> None:
+    def __init__(self, store: SqliteJobStore, lease: Lease) -> None:
         self._store = store
         self._lease = lease
-        self._parent_pid = parent_pid
         self._last_report = 0.0
         self.stage = STARTING_STAGE
 
-    def _check_parent(self) -> None:
+    def _check_server(self) -> None:
         # A worker whose server died stops at its next report instead of running on unsupervised.
-        if os.getppid() != self._parent_pid:
+        if not server_is_alive():
             raise StaleLease(self._lease.job_id)
 
     def progress(self, stage: str, percent: float, message: str = "") -> None:
-        self._check_parent()
+        self._check_server()
         now = time.monotonic()
         if stage == self.stage and not message and now - self._last_report < MIN_REPORT_INTERVAL_SECONDS:
             return
@@ -159,9 +178,15 @@ class StoreReporter:
         self._store.report_progress(self._lease, stage, percent, message)
 
     def warning(self, stage: str, message: str) -> None:
-        self._check_parent()
+        self._check_server()
         logger.warning("Job %s: %s: %s", self._lease.job_id, stage, message)
         self._store.add_warning(self._lease, stage, message)
+
+
+def preload_modules(pipeline_entry: str) -> list[str]:
+    """Return the modules a worker for `pipeline_entry` ("module:function") imports before its job starts."""
+    entry_module = pipeline_entry.partition(":")[0]
+    return list(dict.fromkeys([*WORKER_MODULES, entry_module]))
 
 
 def load_entry(dotted: str) -> Callable[..., Any]:
@@ -299,7 +324,7 @@ def run_worker(spec: WorkerSpec) -> None:
     # Lead a process group of our own, so stopping the job also stops the tools it runs (ffmpeg).
     os.setpgid(0, 0)
     store = SqliteJobStore(spec.database_path)
-    reporter = StoreReporter(store, spec.lease, spec.parent_pid)
+    reporter = StoreReporter(store, spec.lease)
     keeper = LeaseKeeper(store, spec)
     signal.signal(LEASE_LOST_SIGNAL, _raise_lease_lost)
     keeper.start()

@@ -1,4 +1,4 @@
-"""The worker supervisor: claims pending jobs and runs each in its own spawned process.
+"""The worker supervisor: claims pending jobs and runs each in its own worker process.
 
 The supervisor runs on a thread of the server process, never on the event loop.
 Each worker renews its own lease (see worker_process.LeaseKeeper), so a worker
@@ -7,6 +7,11 @@ stops a worker whose job was cancelled, ran out of time or went to another
 attempt, requeues jobs whose worker was lost in any process sharing the store,
 and runs the retention sweep. When the server stops, it hands running jobs back
 to the queue.
+
+Workers are forked from multiprocessing's forkserver, a fresh interpreter that the
+supervisor starts with the server. The forkserver has already imported the worker
+and pipeline modules, so a job skips those imports, and it inherits none of the
+server's gRPC threads.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import errno
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import multiprocessing.process
 import os
 import shutil
@@ -28,7 +34,7 @@ from pathlib import Path
 from server.retention import sweep
 from server.settings import Settings
 from server.store import JobNotFound, JobRecord, JobStatus, Lease, SqliteJobStore, StaleLease
-from server.worker_process import WorkerSpec, run_worker
+from server.worker_process import WorkerSpec, preload_modules, run_worker
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ EXIT_AFTER_OUTCOME_SECONDS = 5.0
 @dataclass
 class _RunningJob:
     lease: Lease
+    # Kept until the worker has exited: dropping it closes the pipe through which the
+    # worker learns that its server is alive (worker_process.server_is_alive).
     process: multiprocessing.process.BaseProcess
     workdir: Path
     started_at: float
@@ -70,12 +78,12 @@ def job_workdir(settings: Settings, job_id: str) -> Path:
 
 
 class Supervisor:
-    """Runs up to settings.max_concurrent_jobs jobs at once, each in a spawned process."""
+    """Runs up to settings.max_concurrent_jobs jobs at once, each in a process forked by the forkserver."""
 
     def __init__(self, settings: Settings, store: SqliteJobStore) -> None:
         self._settings = settings
         self._store = store
-        self._context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("forkserver")
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._running: dict[str, _RunningJob] = {}
         # Workers whose attempt is over (outcome stored, or lease lost) but whose process
@@ -87,9 +95,22 @@ class Supervisor:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._start_forkserver()
         self._thread = threading.Thread(target=self._run, name="ragnarok-supervisor", daemon=True)
         self._thread.start()
         logger.info("Supervisor %s started: up to %d concurrent jobs", self.worker_id, self._settings.max_concurrent_jobs)
+
+    def _start_forkserver(self) -> None:
+        """Start the forkserver now, so it imports the worker's modules before the first job arrives.
+
+        The forkserver is one per server process. If it already runs (a second Supervisor
+        in the same process), it keeps the modules it preloaded first, and a worker imports
+        a different pipeline entry's module itself when its job starts.
+        """
+        modules = preload_modules(self._settings.pipeline_entry)
+        self._context.set_forkserver_preload(modules)
+        multiprocessing.forkserver.ensure_running()
+        logger.info("Worker forkserver started with preloaded modules %s", ", ".join(modules))
 
     def wake(self) -> None:
         """Make the supervisor look at the store now, for example right after a cancel."""
@@ -183,7 +204,6 @@ class Supervisor:
             },
             pipeline_config=self._settings.pipeline,
             started_us=job.started_us or job.created_us,
-            parent_pid=os.getpid(),
             log_level=logging.getLogger().getEffectiveLevel(),
             lease_seconds=self._settings.lease_seconds,
             heartbeat_seconds=self._settings.heartbeat_seconds,
@@ -213,6 +233,9 @@ class Supervisor:
             running.process.join()
             del self._running[job_id]
             if job.status is JobStatus.RUNNING:
+                # When the forkserver dies, multiprocessing reports its workers as exited with
+                # code 255 although they still run, so stop the group before the job moves on.
+                self._stop_process(running)
                 self._worker_lost(running, f"its worker process exited with code {running.process.exitcode}")
             return
 

@@ -29,13 +29,24 @@ PROCESS_WAIT_SECONDS = 20.0
 SHORT_LEASE_ENV = {"RAGNAROK_LEASE_SECONDS": "1.5", "RAGNAROK_HEARTBEAT_SECONDS": "0.3"}
 
 
-def worker_processes(server_pid: int) -> list[psutil.Process]:
-    """The job worker processes a server started (spawned children, not multiprocessing's helpers)."""
-    workers = []
+def forkserver_process(server_pid: int) -> psutil.Process | None:
+    """The multiprocessing forkserver a server started to fork its job workers, if it runs."""
     for child in psutil.Process(server_pid).children():
         with contextlib.suppress(psutil.Error):
-            command = " ".join(child.cmdline())
-            if "spawn_main" in command and "resource_tracker" not in command:
+            if "multiprocessing.forkserver" in " ".join(child.cmdline()):
+                return child
+    return None
+
+
+def worker_processes(server_pid: int) -> list[psutil.Process]:
+    """The job worker processes a server started: the live children of its forkserver."""
+    forkserver = forkserver_process(server_pid)
+    if forkserver is None:
+        return []
+    workers = []
+    for child in forkserver.children():
+        with contextlib.suppress(psutil.Error):
+            if child.status() != psutil.STATUS_ZOMBIE:
                 workers.append(child)
     return workers
 

@@ -16,6 +16,7 @@ from server.store import JobStatus, NewJob, SqliteJobStore, StaleLease
 from tests.reliability.support import (
     SHORT_LEASE_ENV,
     events_after_queued,
+    forkserver_process,
     pause_outside_transaction,
     wait_attempt,
     wait_for_worker,
@@ -133,6 +134,32 @@ async def test_killed_worker_past_max_attempts_fails_as_lost(server_factory) -> 
         assert "gave up after 1 attempts" in final.error
 
 
+async def test_killed_forkserver_job_reruns_in_new_one(server_factory) -> None:
+    handle = server_factory(extra_args=NO_HTTP, env=SHORT_LEASE_ENV)
+    async with grpc.aio.insecure_channel(handle.grpc_target) as channel:
+        stub = pb_grpc.RagnarokServiceStub(channel)
+        job = await submit(stub, "#slow")
+        await wait_progress(stub, job.job_id, 20.0)
+        old_worker = await wait_for_worker(handle.pid)
+        old_forkserver = forkserver_process(handle.pid)
+        assert old_forkserver is not None
+        old_forkserver.send_signal(signal.SIGKILL)
+
+        # The worker outlives its forkserver; the supervisor stops it before the rerun.
+        await wait_gone(old_worker)
+        final = await wait_terminal(stub, job.job_id)
+        events = await events_after_queued(stub, job.job_id)
+        new_forkserver = forkserver_process(handle.pid)
+    assert final.status == pb.JOB_STATUS_COMPLETED, final.error
+    assert final.attempt == 2
+    requeued = [event for event in events if event.type == pb.JOB_EVENT_TYPE_REQUEUED]
+    assert len(requeued) == 1
+    assert "exited with code 255" in requeued[0].message
+    _assert_monotonic(events)
+    assert new_forkserver is not None
+    assert new_forkserver.pid != old_forkserver.pid
+
+
 async def test_killed_server_worker_stops_and_job_reruns(server_factory, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = server_factory(data_dir=data_dir, extra_args=NO_HTTP, env=SHORT_LEASE_ENV)
@@ -141,9 +168,15 @@ async def test_killed_server_worker_stops_and_job_reruns(server_factory, tmp_pat
         job = await submit(stub, "#hang")
         await wait_progress(stub, job.job_id, 40.0)
         orphan = await wait_for_worker(first.pid)
+    forkserver = forkserver_process(first.pid)
+    assert forkserver is not None
+    # The worker's parent is the forkserver, so its parent pid does not change when the server dies.
+    assert orphan.ppid() == forkserver.pid
     first.stop(signal.SIGKILL)
-    # The orphaned worker notices its server is gone and stops by itself, even while hanging.
+    # The orphaned worker notices its server is gone and stops by itself, even while hanging,
+    # and the forkserver exits once its last worker has.
     await wait_gone(orphan)
+    await wait_gone(forkserver)
 
     second = server_factory(data_dir=data_dir, extra_args=NO_HTTP,
                             env={**SHORT_LEASE_ENV, "RAGNAROK_STAGE_TIMEOUT_SECONDS": "2"})
