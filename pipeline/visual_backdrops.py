@@ -8,6 +8,7 @@ elements into their own small regions.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -172,7 +173,11 @@ def _cover_image(path: Path, width: int, height: int) -> Image.Image:
     return cropped
 
 
+# Scenes of one job ask for the same large colour wash again and again (one per palette colour),
+# and sprites are never changed after they are made, so one copy serves them all.
+@functools.lru_cache(maxsize=64)
 def soft_disc(diameter: int, colour: RGB, softness: float, opacity: float) -> Sprite:
+    """A round sprite of `colour` whose alpha falls from `opacity` at the centre to 0 at the rim over `softness` of the radius."""
     size = max(4, diameter + 4)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     distance = np.hypot(xx - size / 2, yy - size / 2) / (diameter / 2)

@@ -76,8 +76,15 @@ def text_width(text: str, font: ImageFont.FreeTypeFont, tracking: float = 0.0) -
     if not text:
         return 0.0
     if tracking == 0.0:
-        return float(font.getlength(text))
-    return float(sum(font.getlength(char) for char in text)) + tracking * font.size * (len(text) - 1)
+        return _advance(font, text)
+    return sum(_advance(font, char) for char in text) + tracking * font.size * (len(text) - 1)
+
+
+# Fitting a title measures the same words and letters many times over: once per candidate size
+# and per step of the balanced wrap's search. Fonts come from a cache, so each is one object.
+@functools.lru_cache(maxsize=16384)
+def _advance(font: ImageFont.FreeTypeFont, text: str) -> float:
+    return float(font.getlength(text))
 
 
 def _tokens(text: str) -> list[tuple[str, bool]]:
