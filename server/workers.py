@@ -44,6 +44,8 @@ POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 0.5
 # Time a worker gets to exit on its own after it stored the job's outcome.
 EXIT_AFTER_OUTCOME_SECONDS = 5.0
+# Tries at forking one worker, each after restarting a forkserver that exited.
+FORK_TRIES = 3
 
 
 @dataclass
@@ -208,9 +210,28 @@ class Supervisor:
             lease_seconds=self._settings.lease_seconds,
             heartbeat_seconds=self._settings.heartbeat_seconds,
         )
-        process = self._context.Process(target=run_worker, args=(spec,), name=f"ragnarok-worker-{lease.job_id}")
-        process.start()
-        return process
+        return self._fork_worker(spec)
+
+    def _fork_worker(self, spec: WorkerSpec) -> multiprocessing.process.BaseProcess:
+        """Start a worker process for `spec`, restarting the forkserver if it has exited."""
+        job_id = spec.lease.job_id
+        failure: Exception | None = None
+        for _ in range(FORK_TRIES):
+            process = self._context.Process(target=run_worker, args=(spec,), name=f"ragnarok-worker-{job_id}")
+            try:
+                process.start()
+                return process
+            except (EOFError, ConnectionRefusedError) as error:
+                # The forkserver exited before it forked the worker. A preloaded module that raises
+                # anything but ImportError at import does that, and would do it again in every restart,
+                # so the restarted forkserver preloads nothing. The worker then imports the pipeline
+                # itself, and an import error fails the job with its message.
+                failure = error
+                logger.warning("Job %s: the worker forkserver exited before starting the worker (%s: %s). "
+                               "Restarting it without preloaded modules, so workers start slower",
+                               job_id, type(error).__name__, str(error) or "no message")
+                self._context.set_forkserver_preload([])
+        raise OSError(f"the worker forkserver exited {FORK_TRIES} times before starting a worker: {failure}")
 
     def _check(self, running: _RunningJob) -> None:
         job_id = running.lease.job_id

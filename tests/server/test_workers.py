@@ -16,7 +16,7 @@ from server.worker_process import preload_modules, server_is_alive
 from tests.reliability.support import forkserver_process, wait_for_worker
 from tests.support.jobs import submit, wait_terminal
 from tests.support.pipeline_double import PID_FILE
-from tests.support.servers import PIPELINE_DOUBLE_ENTRY
+from tests.support.servers import PIPELINE_DOUBLE_ENTRY, REPO_ROOT
 
 NO_HTTP = ["--no-http"]
 
@@ -84,3 +84,25 @@ async def test_worker_is_forked_from_forkserver(server_factory) -> None:
     assert follower.status == pb.JOB_STATUS_COMPLETED, follower.error
     # One forkserver serves every job of the server.
     assert forkserver_process(handle.pid) == forkserver
+
+
+async def test_entry_raising_at_import_fails_jobs(server_factory, tmp_path: Path) -> None:
+    # The forkserver dies preloading this module, because it only tolerates ImportError.
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "broken_entry.py").write_text('raise RuntimeError("broken at import")\n')
+    env = {
+        "RAGNAROK_PIPELINE_ENTRY": "broken_entry:run_job",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos"), str(modules)]),
+    }
+    handle = server_factory(extra_args=NO_HTTP, env=env)
+    async with grpc.aio.insecure_channel(handle.grpc_target) as channel:
+        stub = pb_grpc.RagnarokServiceStub(channel)
+        first = await wait_terminal(stub, (await submit(stub)).job_id)
+        second = await wait_terminal(stub, (await submit(stub)).job_id)
+
+    for final in (first, second):
+        assert final.status == pb.JOB_STATUS_FAILED
+        assert final.attempt == 1
+        assert final.error == "start failed: RuntimeError: broken at import"
+    assert handle.log().count("Restarting it without preloaded modules") == 1
