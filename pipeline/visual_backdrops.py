@@ -103,19 +103,20 @@ class Backdrop:
             element.draw(frame, t)
 
     def _draw_scaled(self, frame: Planes, t: float, offset_x: int, offset_y: int) -> None:
-        """Copy a shrinking window of the canvas scaled up to the frame (nearest neighbour), a slow push-in."""
+        """Copy a shrinking window of the canvas scaled up to the frame (nearest neighbour), a slow push-in.
+
+        Pillow scales each plane in C, about three times faster than gathering rows and columns in numpy.
+        """
         scale = 1.0 + self.push_in * _smooth(t / max(self.duration, 0.1))
         for plane, source, factor in ((frame.y, self.canvas.y, 1), (frame.u, self.canvas.u, 2), (frame.v, self.canvas.v, 2)):
             out_h, out_w = plane.shape
             crop_h, crop_w = out_h / scale, out_w / scale
-            top = offset_y / factor + (out_h - crop_h) / 2.0
-            left = offset_x / factor + (out_w - crop_w) / 2.0
-            rows = (top + np.arange(out_h) * (crop_h / out_h)).astype(np.intp)
-            cols = (left + np.arange(out_w) * (crop_w / out_w)).astype(np.intp)
-            np.clip(rows, 0, source.shape[0] - 1, out=rows)
-            np.clip(cols, 0, source.shape[1] - 1, out=cols)
-            band = source[rows[0] : rows[-1] + 1]
-            np.take(band[rows - rows[0]], cols, axis=1, out=plane)
+            top = min(max(offset_y / factor + (out_h - crop_h) / 2.0, 0.0), source.shape[0] - crop_h)
+            left = min(max(offset_x / factor + (out_w - crop_w) / 2.0, 0.0), source.shape[1] - crop_w)
+            scaled = Image.fromarray(source).resize(
+                (out_w, out_h), Image.Resampling.NEAREST, box=(left, top, left + crop_w, top + crop_h)
+            )
+            plane[...] = np.asarray(scaled)
 
 
 # ---------------------------------------------------------------- painting helpers
