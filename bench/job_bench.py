@@ -1,7 +1,7 @@
 """Whole jobs through a real server: Generate to completed over loopback gRPC, with memory and CPU.
 
 Each case starts its own `python -m server serve` with the real pipeline, so the tree sampled
-(server, spawned job workers, ffmpeg) holds nothing but that case's work.
+(server, its forkserver, the job workers forked from it, ffmpeg) holds nothing but that case's work.
 """
 
 from __future__ import annotations
