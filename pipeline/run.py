@@ -36,7 +36,8 @@ from pipeline.brief import analyze_brief
 from pipeline.captions import build_captions, write_srt, write_vtt
 from pipeline.config import PipelineConfig
 from pipeline.errors import StageError
-from pipeline.mix import MixResult, mix_audio
+from pipeline.media import measure_loudness
+from pipeline.mix import LIMITER_CEILING_DBTP, MixResult, mix_audio
 from pipeline.models import (
     JobOutput,
     JobReporter,
@@ -79,6 +80,9 @@ STAGE_WEIGHTS: dict[str, float] = {
 }
 IMAGE_STAGE_WEIGHT = 15.0
 MAX_PROGRESS = 99.0
+# The encoded soundtrack's true peak must not exceed this; the quality check allows -1 dBTP.
+SOUNDTRACK_PEAK_DBTP = -1.2
+SOUNDTRACK_ATTEMPTS = 3
 # Seconds between forwarding queued worker-thread reports while the run_job thread waits for a worker.
 BACKGROUND_POLL_SECONDS = 0.1
 
@@ -280,11 +284,9 @@ class _Job:
         mix_path = self.work / "mix.wav"
         soundtrack_path = self.work / "soundtrack.m4a"
 
-        def mix_and_encode() -> tuple[MixResult, Path]:
-            mix = mix_audio(voiceover, music_path, duration=self.duration, out_path=mix_path)
-            return mix, encode_soundtrack(mix.path, soundtrack_path, spec=spec)
-
-        mixing = self._background(pool, "mix", mix_and_encode)
+        mixing = self._background(
+            pool, "mix", lambda: mix_and_encode(voiceover, music_path, spec, mix_path=mix_path, soundtrack_path=soundtrack_path)
+        )
         # The settled end card shows the brand and the call to action with no caption over them.
         # A storyboard without an end card falls back to the hook.
         end_cards = [scene for scene in storyboard.scenes if scene.kind == "end_card"]
@@ -423,6 +425,33 @@ class _Job:
     def _voice_choice_warnings(self, voice_choice: VoiceChoice) -> None:
         if voice_choice.fallback_reason:
             self._warn("voice", voice_choice.fallback_reason)
+
+
+def mix_and_encode(
+    voiceover: Voiceover, music_path: Path, spec: RenderSpec, *, mix_path: Path, soundtrack_path: Path
+) -> tuple[MixResult, Path]:
+    """Mix the soundtrack and encode it to AAC with its true peak at or below SOUNDTRACK_PEAK_DBTP.
+
+    AAC encoding raises true peaks by an amount that depends on the music, so the encoded stream
+    is measured. When it peaks too high, the mix is limited that much lower and encoded again.
+    """
+    ceiling = LIMITER_CEILING_DBTP
+    for attempt in range(1, SOUNDTRACK_ATTEMPTS + 1):
+        mix = mix_audio(voiceover, music_path, duration=spec.duration, out_path=mix_path, ceiling_dbtp=ceiling)
+        encode_soundtrack(mix.path, soundtrack_path, spec=spec)
+        peak = measure_loudness(soundtrack_path, stage="mix").true_peak_dbtp
+        if peak <= SOUNDTRACK_PEAK_DBTP:
+            return mix, soundtrack_path
+        logger.info(
+            "encoded soundtrack peaks at %.2f dBTP with the limiter at %.2f dBTP (attempt %d); limiting lower",
+            peak, ceiling, attempt,
+        )
+        ceiling -= peak - SOUNDTRACK_PEAK_DBTP
+    raise StageError(
+        "mix",
+        f"the encoded soundtrack still peaks at {peak:.1f} dBTP, above the {SOUNDTRACK_PEAK_DBTP:.1f} dBTP limit, "
+        f"after {SOUNDTRACK_ATTEMPTS} mixes; this is an internal error: retry the job, and report its id if it fails again",
+    )
 
 
 def _spoken_text(script: Script, voiceover: Voiceover) -> str:

@@ -15,10 +15,17 @@ from PIL import Image
 
 import pipeline.run as run_module
 from pipeline import platforms
+from pipeline.brief import analyze_brief
 from pipeline.config import PipelineConfig
 from pipeline.errors import StageError
+from pipeline.mix import mix_audio
 from pipeline.models import JobOutput, JobRequest, PlatformPreset
+from pipeline.music import synthesize_music
+from pipeline.render import encode_soundtrack
 from pipeline.run import ProgressTracker, job_seed, run_job
+from pipeline.script import speech_seconds_available, write_script
+from pipeline.visual_samples import sample_spec
+from pipeline.voice import select_voice, synthesize_voiceover
 
 SMALL = PlatformPreset("test_small", 640, 360, 30, (0.05, 0.05, 0.08, 0.05))
 TINY = PlatformPreset("test_tiny", 320, 180, 30, (0.05, 0.05, 0.08, 0.05))
@@ -304,3 +311,42 @@ def test_seed_brief_youtube_30s(tmp_path: Path) -> None:
     assert output.style == "cyberpunk"
     assert "Barrios A2I" in output.script
     assert_progress_valid(reporter)
+
+
+def test_soundtrack_limited_lower_when_aac_overshoots(tmp_path: Path) -> None:
+    # The README's example brief: AAC encoding raised its mix's true peak from -1.5 dBTP to 0.0 dBTP.
+    request = JobRequest(
+        brief="A 30-second ad for Brightly, the smart lamp that wakes you gently",
+        duration_seconds=30, platform="tiktok", style="playful", voice_style="warm",
+    )
+    seed = job_seed(request)
+    analysis = analyze_brief(request)
+    voice = select_voice(analysis.voice_style, analysis.language)
+    script = write_script(analysis, duration_seconds=30.0, words_per_minute=float(voice.words_per_minute), seed=seed)
+    voiceover = synthesize_voiceover(script, voice, tmp_path, seed=seed, max_duration=speech_seconds_available(30.0))
+    music = synthesize_music(analysis.style, duration=30.0, seed=seed, out_path=tmp_path / "music.wav")
+    spec = sample_spec("playful", "tiktok", duration=30.0, scenes=2)
+
+    plain = mix_audio(voiceover, music, duration=30.0, out_path=tmp_path / "plain.wav")
+    encode_soundtrack(plain.path, tmp_path / "plain.m4a", spec=spec)
+    assert _ebur128(tmp_path / "plain.m4a")[1] > run_module.SOUNDTRACK_PEAK_DBTP, "this case no longer overshoots"
+
+    mix, soundtrack = run_module.mix_and_encode(
+        voiceover, music, spec, mix_path=tmp_path / "mix.wav", soundtrack_path=tmp_path / "soundtrack.m4a"
+    )
+    integrated, peak = _ebur128(soundtrack)
+    assert peak <= run_module.SOUNDTRACK_PEAK_DBTP
+    assert abs(integrated - (-14.0)) <= 0.5
+    assert mix.true_peak_dbtp < plain.true_peak_dbtp
+
+
+def _ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of `path`, measured by ffmpeg."""
+    stderr = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr
+    summary = stderr[stderr.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return integrated, peak
