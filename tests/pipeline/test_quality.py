@@ -208,7 +208,7 @@ def test_frame_checks_thresholds() -> None:
         if index < 40:
             frame.fill((37, 128, 128))  # black: at the blackdetect pixel threshold
         elif index < 80:
-            frame.fill((38 + (index % 2) * 40, 128, 128))  # bright and flickering
+            frame.fill((60 + (index % 2) * 40, 128, 128))  # bright and flickering
         else:
             frame.fill((120, 128, 128))  # still
         checks.see(index, frame)
@@ -225,3 +225,30 @@ def test_frame_checks_reject_frames_out_of_order() -> None:
     checks.see(0, frame)
     with pytest.raises(ValueError, match="frame 2 arrived out of order; expected frame 1 of 3"):
         checks.see(2, frame)
+
+
+def test_frame_checks_small_spark_is_motion() -> None:
+    # A still backdrop with one 5-pixel spark drifting across it: a viewer sees motion, and a
+    # mean-difference tolerance like freezedetect's would have called three seconds of it frozen.
+    backdrop = np.random.default_rng(5).integers(40, 200, (360, 640), dtype=np.uint8)
+    moving = FrameChecks(90, 30)
+    still = FrameChecks(90, 30)
+    frame = Planes.empty(640, 360)
+    frame.u.fill(128)
+    frame.v.fill(128)
+    for index in range(90):
+        frame.y[...] = backdrop
+        still.see(index, frame)
+        frame.y[100:105, 50 + index : 55 + index] = 235
+        moving.see(index, frame)
+    assert moving.frozen_spans(2.0) == ()
+    assert still.frozen_spans(2.0) == ((0.0, 3.0),)
+
+
+def test_frame_checks_black_pixel_threshold() -> None:
+    checks = FrameChecks(60, 30)
+    frame = Planes.empty(64, 36)
+    for index in range(60):
+        frame.fill((38, 128, 128))  # one level above blackdetect's pixel threshold
+        checks.see(index, frame)
+    assert checks.black_spans(1.0) == ()
