@@ -204,7 +204,11 @@ def check_output(
 
     if failures:
         logger.warning("quality check of %s failed: %s", video_path, "; ".join(failures))
-        raise StageError(_STAGE, "; ".join(failures))
+        raise StageError(
+            _STAGE,
+            "; ".join(failures) + ". The rendered video failed its delivery checks, which is an internal error: "
+            "retry the job, and report its id if it fails again",
+        )
     report = QualityReport(
         duration=info.duration,
         video_duration=video.duration,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -205,6 +206,9 @@ class _Job:
                 weights["images"] = IMAGE_STAGE_WEIGHT
             self.tracker = ProgressTracker(self.reporter, weights)
             output = self._run_stages(providers, pool, preset)
+        # The intermediate audio and pictures (about 13 MB for 30 s) are of no use once the video
+        # is checked; a failed job keeps them for diagnosis.
+        shutil.rmtree(self.work, ignore_errors=True)
         logger.info("job finished in %.1f s; stage seconds %s", time.monotonic() - started, self.stage_seconds)
         return output
 

@@ -51,5 +51,6 @@ for flag, key in (("--brief", "brief"), ("--industry", "industry"), ("--duration
     print(brief[key])
 ' examples/seed_brief.json)
 
+# No --gateway-url: the server stops when this script ends, so a download link would be dead.
 "$python" -m server generate "${brief_args[@]}" --server "127.0.0.1:$grpc_port" \
-  --gateway-url "http://127.0.0.1:$http_port" --data-dir "$data_dir" --wait
+  --data-dir "$data_dir" --wait

@@ -97,6 +97,8 @@ def test_run_job_end_to_end(tmp_path: Path) -> None:
     for path in (output.video_path, output.thumbnail_path, output.srt_path, output.vtt_path):
         assert path.is_file()
         assert path.resolve().is_relative_to(workdir.resolve())
+    # Intermediate files are removed once the video passed its checks.
+    assert not (workdir / "work").exists()
     info = probe(output.video_path)
     streams = {stream["codec_type"]: stream for stream in info["streams"]}  # type: ignore[index]
     assert streams["video"]["codec_name"] == "h264"
