@@ -101,12 +101,20 @@ def build_captions(
 def drawable_text(text: str, face: FontFace, size: int) -> str:
     """Return `text` without the characters `face` has no glyph for, such as most emoji."""
     kept = []
+    dropped = False
     for char in text:
         if char in _ALWAYS_DROP or unicodedata.category(char) in ("Cs", "Co", "Cn"):
+            dropped = True
             continue
         if char.isspace() or char.isascii() or _has_glyph(str(face.path), face.index, size, char):
             kept.append(char)
-    return re.sub(r"\s+", " ", "".join(kept)).strip()
+        else:
+            dropped = True
+    shown = re.sub(r"\s+", " ", "".join(kept)).strip()
+    if dropped:
+        # "at zuribrew.ch 🥤." must not leave "at zuribrew.ch ." behind.
+        shown = re.sub(r" (?=[.,!?;:…])", "", shown)
+    return shown
 
 
 @functools.lru_cache(maxsize=4096)

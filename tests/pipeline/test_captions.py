@@ -116,6 +116,13 @@ def test_captions_leave_out_emoji() -> None:
     assert_fits(cues, layout, get_preset("youtube_1080p"))
 
 
+def test_captions_close_gap_left_by_emoji() -> None:
+    text = "Try a free can at zuribrew.ch 🥤. Cheers 🎉!"
+    voiceover = voiceover_for([text], [["Try", "a", "free", "can", "at", "zuribrew", "dot", "ch", "Cheers"]])
+    cues, _ = build_captions(voiceover, script_of([text]), get_preset("youtube_1080p"), language="en")
+    assert " ".join(cue.text for cue in cues) == "Try a free can at zuribrew.ch. Cheers!"
+
+
 def missing_glyphs(font: ImageFont.FreeTypeFont, text: str) -> list[str]:
     def draw(char: str) -> bytes:
         image = Image.new("L", (160, 160))
