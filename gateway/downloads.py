@@ -1,9 +1,11 @@
 """Downloads of a completed job's files, streamed from the job service's ReadArtifact RPC.
 
-Only four names are routed: video, thumbnail, captions.srt and captions.vtt.
-Anything else under /jobs/{job_id}/ matches no route, so no path from the
-request ever reaches the job service: the artifact is picked from a fixed table
-and the job id must match ^job_[0-9a-f]{12}$ first.
+Each file has two routes: /jobs/{job_id}/<name> with the names video,
+thumbnail, captions.srt and captions.vtt, and /jobs/{job_id}/artifacts/{artifact},
+the route the proto's google.api.http option gives ReadArtifact. Both call
+serve_download. No path from the request ever reaches the job service: the
+artifact is picked from a fixed table, and the job id must match
+^job_[0-9a-f]{12}$ first.
 
 Range support follows RFC 9110 for a single byte range. "bytes=a-b", "bytes=a-"
 and "bytes=-n" get 206 with Content-Range. A range that starts past the end gets
@@ -18,17 +20,17 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.backend import Backend, backend_of
 from gateway.errors import ApiError, RpcErrorContext, api_error_from_rpc
 from gateway.responses import JsonResponse
 from gateway.routes import NOT_FOUND, SERVICE_ERRORS
-from gateway.schemas import ErrorOut
+from gateway.schemas import ErrorOut, ValidationErrorOut
 from gateway.translate import DOWNLOADS, Download, status_name
 from gateway.urls import API_PREFIX, checked_job_id
 from ragnarok.v1 import ragnarok_pb2
@@ -36,6 +38,7 @@ from ragnarok.v1 import ragnarok_pb2
 logger = logging.getLogger(__name__)
 
 _RANGE_PATTERN = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_ARTIFACT_PREFIX = "ARTIFACT_"
 
 router = APIRouter(prefix=API_PREFIX, tags=["downloads"])
 
@@ -217,3 +220,79 @@ _add_download_route("video", DOWNLOADS["video"], "Download the video (MP4)")
 _add_download_route("thumbnail", DOWNLOADS["thumbnail"], "Download the thumbnail (JPEG)")
 _add_download_route("captions.srt", DOWNLOADS["captions.srt"], "Download the captions (SubRip)")
 _add_download_route("captions.vtt", DOWNLOADS["captions.vtt"], "Download the captions (WebVTT)")
+
+
+def _artifact_names() -> dict[str, str]:
+    """Map each accepted {artifact} value to its name in DOWNLOADS.
+
+    Accepted are the Artifact enum's value names, as gRPC-JSON transcoding reads
+    an enum path parameter ("ARTIFACT_CAPTIONS_SRT"), their lowercase form
+    without the prefix ("captions_srt"), and the download route's name
+    ("captions.srt"). Names are case-sensitive, as in transcoding.
+    """
+    enum_names = {ragnarok_pb2.Artifact.Name(download.artifact): name for name, download in DOWNLOADS.items()}
+    short_names = {enum_name.removeprefix(_ARTIFACT_PREFIX).lower(): name for enum_name, name in enum_names.items()}
+    route_names = {name: name for name in DOWNLOADS}
+    return {**enum_names, **short_names, **route_names}
+
+
+ARTIFACT_NAMES: dict[str, str] = _artifact_names()
+
+
+def invalid_artifact(artifact: str) -> ApiError:
+    """Build the 422 for an {artifact} value that names no file, listing the accepted values."""
+    return ApiError(422, [{
+        "loc": ["path", "artifact"],
+        "msg": f"Invalid artifact {artifact!r}. Use one of {', '.join(ARTIFACT_NAMES)}",
+        "type": "enum",
+    }])
+
+
+def _add_artifact_route() -> None:
+    async def endpoint(
+        job_id: str,
+        artifact: Annotated[str, Path(
+            description="The file: an Artifact enum name such as ARTIFACT_VIDEO, its short form such as "
+            "video or captions_srt, or a download route's name such as captions.srt.",
+            json_schema_extra={"enum": list(ARTIFACT_NAMES)},
+        )],
+        request: Request,
+    ) -> Response:
+        name = ARTIFACT_NAMES.get(artifact)
+        if name is None:
+            raise invalid_artifact(artifact)
+        return await serve_download(request, job_id, name)
+
+    description = (
+        "The ReadArtifact RPC's REST route: serves the same files as the video, thumbnail, "
+        "captions.srt and captions.vtt routes, with the same headers, byte ranges (206 and 416) and errors. "
+        "HEAD returns the same headers without the body."
+    )
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"content": {download.media_type.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                          for download in DOWNLOADS.values()},
+              "description": "The whole file."},
+        206: {"description": "The requested byte range."},
+        416: {"model": ErrorOut,
+              "description": "The range starts past the end of the file; Content-Range gives the size."},
+        422: {"model": ValidationErrorOut,
+              "description": "Unknown artifact name; the message lists the accepted names."},
+        **NOT_FOUND,
+        **SERVICE_ERRORS,
+    }
+    summary = "Download a file of a completed job by artifact name"
+    for method in ("GET", "HEAD"):
+        router.add_api_route(
+            "/jobs/{job_id}/artifacts/{artifact}",
+            endpoint,
+            methods=[method],
+            name="read_artifact",
+            operation_id=f"{method.lower()}_artifact",
+            summary=summary if method == "GET" else f"{summary}: headers only",
+            description=description,
+            response_class=Response,
+            responses=responses,
+        )
+
+
+_add_artifact_route()

@@ -11,10 +11,11 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from gateway.errors import GENERATE_FIELDS, RpcErrorContext, api_error_from_rpc
 from tests.gateway.conftest import GatewayFactory, GatewayHandle
-from tests.gateway.helpers import API, UNKNOWN_JOB_ID, submit, wait_for_status
+from tests.gateway.helpers import API, UNKNOWN_JOB_ID, completed_job, submit, wait_for_status
 from tests.support.servers import ServerHandle
 
 API_KEY = "test-key-0123456789"
+OTHER_API_KEY = "other-key-9876543210"
 MISSING_KEY = "Missing API key: send it in the x-api-key metadata or as 'authorization: Bearer <key>'"
 
 
@@ -114,7 +115,7 @@ def test_full_queue_returns_429(server_factory: Any, gateway_factory: GatewayFac
 class TestApiKeys:
     @pytest.fixture
     def secured(self, server_factory: Any) -> ServerHandle:
-        handle: ServerHandle = server_factory(env={"RAGNAROK_API_KEYS": API_KEY})
+        handle: ServerHandle = server_factory(env={"RAGNAROK_API_KEYS": f"{API_KEY},{OTHER_API_KEY}"})
         return handle
 
     @pytest.fixture
@@ -160,6 +161,25 @@ class TestApiKeys:
 
         assert response.status_code == 401
         assert response.json() == {"detail": MISSING_KEY}
+
+    @pytest.mark.parametrize("path", ["video", "artifacts/ARTIFACT_VIDEO", "artifacts/video"])
+    def test_download_is_visible_only_to_owner(self, gateway: GatewayHandle, path: str) -> None:
+        with gateway.client(headers={"X-API-Key": API_KEY}) as owner:
+            job = completed_job(owner)
+            url = f"{API}/jobs/{job['job_id']}/{path}"
+            owned = owner.get(url)
+        with gateway.client(headers={"X-API-Key": OTHER_API_KEY}) as other:
+            foreign = other.get(url)
+        with gateway.client() as anonymous:
+            missing = anonymous.get(url)
+
+        assert owned.status_code == 200, owned.text
+        assert owned.headers["content-type"] == "video/mp4"
+        assert owned.content[4:8] == b"ftyp"
+        assert foreign.status_code == 404
+        assert foreign.json() == {"detail": f"Job not found: {job['job_id']}"}
+        assert missing.status_code == 401
+        assert missing.json() == {"detail": MISSING_KEY}
 
 
 def test_invalid_argument_code_constant_matches_grpc() -> None:

@@ -161,6 +161,7 @@ def test_openapi_documents_every_route(client: httpx.Client) -> None:
         f"{API}/jobs/{{job_id}}/thumbnail": ["get", "head"],
         f"{API}/jobs/{{job_id}}/captions.srt": ["get", "head"],
         f"{API}/jobs/{{job_id}}/captions.vtt": ["get", "head"],
+        f"{API}/jobs/{{job_id}}/artifacts/{{artifact}}": ["get", "head"],
     }
 
 
