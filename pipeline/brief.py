@@ -515,8 +515,11 @@ def find_colours(text: str) -> tuple[NamedColour, ...]:
     for sentence in re.split(r"(?<=[.!?;\n])\s+", text):
         lowered = sentence.lower()
         in_colour_sentence = bool(_COLOUR_CONTEXT_RE.search(sentence))
-        candidates: list[tuple[str, tuple[str, ...], bool]] = []
+        exact = _find_exact_colours(sentence, in_colour_sentence)
+        candidates: list[tuple[int, str, tuple[str, ...], bool]] = []
         for match in pattern.finditer(lowered):
+            if any(start <= match.start() < end for start, end, _ in exact):
+                continue
             modifiers = match.group(1).split()
             name = match.group(2)
             start = match.start(2)
@@ -524,28 +527,84 @@ def find_colours(text: str) -> tuple[NamedColour, ...]:
                 continue
             rare = name not in _COMMON_COLOURS and " " not in name and name not in _EXTRA_COLOURS
             standalone = bool(modifiers) or in_colour_sentence or (not rare and name not in _AMBIGUOUS_COLOURS)
-            candidates.append((name, tuple(modifiers), standalone))
-        any_standalone = any(standalone for _, _, standalone in candidates)
-        for name, modifiers, standalone in candidates:
+            candidates.append((match.start(), name, tuple(modifiers), standalone))
+        any_standalone = bool(exact) or any(standalone for _, _, _, standalone in candidates)
+        # Exact and named colours are kept in the order the sentence gives them.
+        ordered = [(start, colour) for start, _, colour in exact]
+        for start, name, modifiers, standalone in candidates:
             if not standalone and (name not in _AMBIGUOUS_COLOURS or not any_standalone):
                 continue
-            phrase = " ".join([*modifiers, name])
-            if phrase in seen_phrases:
+            ordered.append((start, NamedColour(" ".join([*modifiers, name]), _resolve_colour(vocabulary, name, modifiers))))
+        for _, colour in sorted(ordered, key=lambda item: item[0]):
+            if colour.phrase in seen_phrases:
                 continue
-            seen_phrases.add(phrase)
-            hex_value = _resolve_colour(vocabulary, name, modifiers)
+            seen_phrases.add(colour.phrase)
             # Two phrases for one colour ("midnight" and "midnight blue") would fill two palette slots.
-            if hex_value in seen_hexes:
+            if colour.hex in seen_hexes:
                 continue
-            seen_hexes.add(hex_value)
-            found.append(NamedColour(phrase, hex_value))
+            seen_hexes.add(colour.hex)
+            found.append(colour)
     return tuple(found)
+
+
+# Exact colours in CSS notation: "#1E90FF", "#f60", "rgb(255, 99, 71)", "rgb(100% 50% 0%)".
+_HEX_COLOUR_RE = re.compile(r"(?<![\w#&])#(?:[0-9a-f]{6}|[0-9a-f]{3})(?![\w-])", re.IGNORECASE)
+_RGB_COLOUR_RE = re.compile(r"(?<![\w-])rgb\(\s*(?P<channels>[^()]*?)\s*\)", re.IGNORECASE)
+# A colour list item that matches this is meant as hex or rgb(), valid or not, so `parse_exact_colour`
+# checks it and it is never reported as an unknown colour name.
+_EXACT_COLOUR_ATTEMPT_RE = re.compile(r"#\w+|rgba?\s*\([^()]*\)?", re.IGNORECASE)
+_HEX_COLOUR_FIX = "write a hex colour as #RGB or #RRGGBB"
+_RGB_COLOUR_FIX = "write rgb() with three whole numbers from 0 to 255, or three percentages from 0% to 100%"
+
+
+def parse_exact_colour(text: str) -> str | None:
+    """Return "#rrggbb" for a CSS hex colour or rgb() colour, or None if `text` is not a valid one.
+
+    rgb() takes three integers from 0 to 255 or three percentages from 0% to 100%, separated by
+    commas or spaces. Values out of range are rejected rather than clamped as CSS would, because
+    in a brief they are more likely typing errors than intent.
+    """
+    text = text.strip()
+    if _HEX_COLOUR_RE.fullmatch(text):
+        return webcolors.normalize_hex(text)
+    rgb = _RGB_COLOUR_RE.fullmatch(text)
+    if not rgb:
+        return None
+    channels = [channel for channel in re.split(r"\s*,\s*|\s+", rgb.group("channels")) if channel]
+    if len(channels) != 3:
+        return None
+    if all(re.fullmatch(r"\d{1,3}", channel) for channel in channels):
+        values = tuple(int(channel) for channel in channels)
+        return webcolors.rgb_to_hex(values) if all(value <= 255 for value in values) else None
+    if all(re.fullmatch(r"\d{1,3}(?:\.\d+)?%", channel) for channel in channels):
+        if all(float(channel[:-1]) <= 100 for channel in channels):
+            return webcolors.rgb_percent_to_hex((channels[0], channels[1], channels[2]))
+    return None
+
+
+def _find_exact_colours(sentence: str, in_colour_sentence: bool) -> list[tuple[int, int, NamedColour]]:
+    """Return (start, end, colour) for each valid hex or rgb() colour in one sentence, as written.
+
+    A hex code made only of letters ("#bad", "#Decade") counts only in a sentence about colour or
+    when written in capitals ("#FFF"), so a hashtag is not read as a colour.
+    """
+    found: list[tuple[int, int, NamedColour]] = []
+    for match in _HEX_COLOUR_RE.finditer(sentence):
+        code = match.group(0)[1:]
+        if not any(char.isdigit() for char in code) and not in_colour_sentence and not code.isupper():
+            continue
+        found.append((match.start(), match.end(), NamedColour(match.group(0), webcolors.normalize_hex(match.group(0)))))
+    for match in _RGB_COLOUR_RE.finditer(sentence):
+        hex_value = parse_exact_colour(match.group(0))
+        if hex_value:
+            found.append((match.start(), match.end(), NamedColour(match.group(0), hex_value)))
+    return found
 
 
 # Phrases that introduce a list of colours: "colours: x and y", "in x and y tones", "x-coloured".
 _COLOUR_LIST_RES = (
     # "Tone:" introduces the voice's tone, not colours.
-    re.compile(r"\b(?:colou?rs?|palette|hues?|shades?)\s*(?::|of|are|is|in|like)\s+([^.;!?\n]+)", re.IGNORECASE),
+    re.compile(r"\b(?:colou?rs?|palette|hues?|shades?)\s*(?::|of|are|is|in|like)\s+((?:[^.;!?\n()]|\([^()]*\))+)", re.IGNORECASE),
     re.compile(r"\bin\s+((?:[\w-]+,?\s+){1,5}?)(?:colou?rs?|tones?|hues?|shades?)\b", re.IGNORECASE),
     re.compile(r"\b([a-z]+)[\s-]colou?red\b", re.IGNORECASE),
 )
@@ -565,11 +624,16 @@ _NON_COLOUR_NAME_WORDS = frozenset("a an the some our your its their this that t
 
 
 def find_unrecognised_colours(text: str) -> tuple[str, ...]:
-    """Find phrases a brief offers as colours ("colours: zorblax and teal") that the colour vocabulary lacks."""
+    """Find phrases a brief offers as colours ("colours: zorblax and teal") that the colour vocabulary lacks.
+
+    Hex and rgb() items are left to `find_invalid_exact_colours`.
+    """
     unrecognised: list[str] = []
     for colour_list in _COLOUR_LIST_RES:
         for match in colour_list.finditer(text):
-            for item in _COLOUR_LIST_SEPARATOR_RE.split(match.group(1)):
+            for item in _split_colour_list(match.group(1)):
+                if _EXACT_COLOUR_ATTEMPT_RE.fullmatch(item.strip()):
+                    continue
                 words = item.lower().replace("-", " ").split()
                 if not words or len(words) > 3 or all(word in _GENERIC_COLOUR_WORDS for word in words):
                     continue
@@ -579,6 +643,41 @@ def find_unrecognised_colours(text: str) -> tuple[str, ...]:
                 if not find_colours(f"colours: {phrase}") and phrase not in unrecognised:
                     unrecognised.append(phrase)
     return tuple(unrecognised)
+
+
+def find_invalid_exact_colours(text: str) -> tuple[tuple[str, str], ...]:
+    """Find hex and rgb() items in a brief's colour lists that are not valid colours, each with how to fix it."""
+    invalid: list[tuple[str, str]] = []
+    for colour_list in _COLOUR_LIST_RES:
+        for match in colour_list.finditer(text):
+            for item in _split_colour_list(match.group(1)):
+                phrase = item.strip()
+                if not _EXACT_COLOUR_ATTEMPT_RE.fullmatch(phrase) or parse_exact_colour(phrase):
+                    continue
+                fix = _HEX_COLOUR_FIX if phrase.startswith("#") else _RGB_COLOUR_FIX
+                if (phrase, fix) not in invalid:
+                    invalid.append((phrase, fix))
+    return tuple(invalid)
+
+
+def _split_colour_list(text: str) -> list[str]:
+    """Split a colour list at its separators, never inside parentheses, so "rgb(255, 99, 71)" stays whole."""
+    depth = 0
+    depths: list[int] = []
+    for char in text:
+        if char == "(":
+            depth += 1
+        depths.append(depth)
+        if char == ")":
+            depth = max(depth - 1, 0)
+    items: list[str] = []
+    start = 0
+    for separator in _COLOUR_LIST_SEPARATOR_RE.finditer(text):
+        if depths[separator.start()] == 0:
+            items.append(text[start:separator.start()])
+            start = separator.end()
+    items.append(text[start:])
+    return items
 
 
 def _resolve_colour(vocabulary: dict[str, str], name: str, modifiers: tuple[str, ...]) -> str:
@@ -885,13 +984,12 @@ def analyze_brief(request: JobRequest) -> BriefAnalysis:
     style = _resolve_style(request.style, brief, profile, fallbacks)
     colours = find_colours(brief)
     palette = build_palette(colours, style)
+    outcome = "leaves it out" if colours else f"uses the {style} style's colours"
     for phrase in find_unrecognised_colours(brief):
-        if colours:
-            fallbacks.append(f"The colour {phrase!r} in the brief is not a known colour name, so the palette "
-                             "leaves it out; name it with a common colour word.")
-        else:
-            fallbacks.append(f"The colour {phrase!r} in the brief is not a known colour name, so the palette "
-                             f"uses the {style} style's colours; name it with a common colour word.")
+        fallbacks.append(f"The colour {phrase!r} in the brief is not a known colour name, so the palette "
+                         f"{outcome}; name it with a common colour word.")
+    for phrase, fix in find_invalid_exact_colours(brief):
+        fallbacks.append(f"The colour {phrase!r} in the brief is not a valid colour code, so the palette {outcome}; {fix}.")
 
     offer = Offer("", "")
     if language == "en":

@@ -402,3 +402,63 @@ def test_recognised_colours_add_no_note(brief: str) -> None:
     analysis = analyze_brief(JobRequest(brief=brief))
 
     assert not [note for note in analysis.fallbacks if "colour" in note], analysis.fallbacks
+
+
+@pytest.mark.parametrize(
+    ("text", "phrases", "hexes"),
+    [
+        ("Brand colours: #1E90FF and teal.", ("#1E90FF", "teal"), ("#1e90ff", "#008080")),
+        ("Use #f60 for buttons.", ("#f60",), ("#ff6600",)),
+        ("Colours: rgb(255, 99, 71) and navy.", ("rgb(255, 99, 71)", "navy"), ("#ff6347", "#000080")),
+        ("Colours: RGB(100%, 50%, 0%).", ("RGB(100%, 50%, 0%)",), ("#ff8000",)),
+        ("Palette: navy, rgb(0,128,0) and #FFD700.", ("navy", "rgb(0,128,0)", "#FFD700"), ("#000080", "#008000", "#ffd700")),
+    ],
+)
+def test_exact_colours_found_in_order(text: str, phrases: tuple[str, ...], hexes: tuple[str, ...]) -> None:
+    found = find_colours(text)
+
+    assert tuple(colour.phrase for colour in found) == phrases
+    assert tuple(colour.hex for colour in found) == hexes
+
+
+@pytest.mark.parametrize("text", ["Share it with #ad and #Decade.", "We are #1 in town.", "Follow #bad for more."])
+def test_hashtags_are_not_colours(text: str) -> None:
+    assert find_colours(text) == ()
+
+
+def test_hex_colour_reaches_palette_first() -> None:
+    analysis = analyze_brief(JobRequest(brief="A 30-second ad for Brightly, a sunrise lamp. Brand colours: #1E90FF and teal-green."))
+
+    assert analysis.palette.named[0] == "#1E90FF"
+    assert analysis.palette.primary == "#1e90ff"
+    assert "teal" in analysis.palette.named
+    assert not [note for note in analysis.fallbacks if "colour" in note], analysis.fallbacks
+
+
+def test_rgb_colour_is_not_split_at_commas() -> None:
+    analysis = analyze_brief(JobRequest(brief="A 30-second ad for Brightly, a sunrise lamp. Colours: rgb(255, 99, 71) and navy."))
+
+    assert analysis.palette.named == ("rgb(255, 99, 71)", "navy")
+    assert analysis.palette.primary == "#ff6347"
+    assert not [note for note in analysis.fallbacks if "colour" in note], analysis.fallbacks
+
+
+def test_unknown_word_beside_rgb_is_noted_whole() -> None:
+    analysis = analyze_brief(JobRequest(brief="An ad for Brightly. Colours: rgb(255, 99, 71), zorblax and navy."))
+
+    notes = [note for note in analysis.fallbacks if "colour" in note]
+    assert len(notes) == 1, notes
+    assert "'zorblax'" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("colour", "fix"),
+    [("#12345", "#RRGGBB"), ("#GG0000", "#RRGGBB"), ("rgb(300, 0, 0)", "0 to 255"), ("rgb(10%, 0, 0)", "0 to 255")],
+)
+def test_invalid_exact_colour_is_noted(colour: str, fix: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=f"An ad for Brightly. Brand colours: {colour} and teal."))
+
+    notes = [note for note in analysis.fallbacks if colour in note]
+    assert len(notes) == 1, analysis.fallbacks
+    assert fix in notes[0]
+    assert analysis.palette.named == ("teal",)
