@@ -228,7 +228,8 @@ def _artifact_names() -> dict[str, str]:
     Accepted are the Artifact enum's value names, as gRPC-JSON transcoding reads
     an enum path parameter ("ARTIFACT_CAPTIONS_SRT"), their lowercase form
     without the prefix ("captions_srt"), and the download route's name
-    ("captions.srt"). Names are case-sensitive, as in transcoding.
+    ("captions.srt"). Names are case-sensitive. Numeric values such as "1",
+    which the proto3 JSON mapping also accepts for enums, are rejected.
     """
     enum_names = {ragnarok_pb2.Artifact.Name(download.artifact): name for name, download in DOWNLOADS.items()}
     short_names = {enum_name.removeprefix(_ARTIFACT_PREFIX).lower(): name for enum_name, name in enum_names.items()}
