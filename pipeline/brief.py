@@ -1181,15 +1181,90 @@ def _find_product(after_brand: str) -> str:
 
 def _find_audience(brief: str) -> str:
     match = _AUDIENCE_RE.search(brief)
-    trailing = re.search(r"\bfor\s+(?P<audience>(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*[^s\W]s)(?=[.,;!?]|$)", brief)
-    if not match and trailing and trailing.group("audience").split()[0] not in ("a", "an", "the", "every", "all"):
-        return trailing.group("audience")
     if not match:
+        for phrase in _FOR_PHRASE_RE.finditer(brief):
+            audience = _audience_after_for(phrase.group("phrase"))
+            if audience:
+                return audience
         offer = _OFFER_RE.search(brief)
         return _clean_phrase(offer.group("audience")) if offer else ""
     audience = _clean_phrase(match.group("audience"))
     audience = re.split(r"\s+(?:who|that|with a|with an)\s+", audience)[0] if len(audience.split()) > 12 else audience
     return audience
+
+
+# "for night-shift nurses", "For collectors who value craft": what follows "for", up to a comma or the sentence end.
+_FOR_PHRASE_RE = re.compile(r"\bfor\s+(?P<phrase>[^.,;:!?()\n]+)", re.IGNORECASE)
+# Plural nouns for groups of people that the suffix rule below does not catch.
+_PEOPLE_NOUNS = frozenset(
+    "people parents kids children families moms mums dads mothers fathers grandparents women men girls boys teens "
+    "nurses professionals teams couples friends folks adults millennials creatives athletes chefs nomads pros "
+    "experts fans guests singles newlyweds retirees staff crews coaches startups businesses companies brands "
+    "agencies schools clinics restaurants paramedics medics locals individuals pet-owners vets veterans".split()
+)
+# Agent-noun endings ("collectors", "renters", "cyclists", "musicians", "residents", "retirees").
+_PEOPLE_SUFFIX_RE = re.compile(r"[a-z-]{2,}(?:ers|ors|ists|ians|ants|ents|ees)$")
+# Words with a people-noun ending that name things, not people.
+_NOT_PEOPLE = frozenset(
+    "others orders offers papers numbers letters corners centers centres filters computers containers stickers "
+    "posters flowers layers answers matters chapters dinners burgers summers winters waters headphones events "
+    "moments payments documents comments accents segments treatments investments apartments garments supplements "
+    "elements components ingredients plants pants variants lists wrists playlists checklists twists fees trees "
+    "degrees coffees knees doors floors colors errors sensors monitors mirrors interiors outdoors indoors factors "
+    "sectors motors tractors flavors favors".split()
+)
+# Words that end an audience's modifiers: "for use by nurses" is not an audience.
+_NOT_MODIFIERS = frozenset(
+    "a an the this that these those your our my its their his her every each all any some by with to of in on at "
+    "from as than is are was be it them you yourself us me free less more now just only up who whose which".split()
+)
+# Maximum audience length in words. A longer "who ..." clause is dropped and the group before it kept.
+_MAX_AUDIENCE_WORDS = 12
+
+
+def _is_people_noun(word: str) -> bool:
+    lowered = word.lower()
+    if not word[:1].islower() or lowered in _NOT_PEOPLE:
+        return False
+    return lowered in _PEOPLE_NOUNS or bool(_PEOPLE_SUFFIX_RE.fullmatch(lowered))
+
+
+def _audience_after_for(phrase: str) -> str:
+    """Return the audience in the words after "for", or "" if they name no group of people.
+
+    The words must be a plural people noun with up to four modifiers ("night-shift nurses"), optionally
+    joined to a second group by "and" or "or", optionally followed by a "who" clause. A plural noun
+    that is not on the people list still counts when a "who" clause follows it ("for moms who run").
+    Durations, prices, products and names ("for 30 seconds", "for free", "for a lamp", "for Brightly")
+    never match: they start with a number or determiner, or have no lowercase plural head.
+    """
+    words = phrase.split()
+    if not words or words[0][:1].isdigit() or words[0].lower() in _NOT_MODIFIERS:
+        return ""
+    head = _people_group_end(words, 0)
+    if head is None:
+        return ""
+    end = head + 1
+    if end + 1 < len(words) and words[end].lower() in ("and", "or", "&"):
+        second = _people_group_end(words, end + 1)
+        if second is not None:
+            end = second + 1
+    if end < len(words) and words[end].lower() in ("who", "whose") and len(words) <= _MAX_AUDIENCE_WORDS:
+        end = len(words)
+    return " ".join(words[:end])
+
+
+def _people_group_end(words: list[str], start: int) -> int | None:
+    """Return the index of the people noun that ends the group starting at `start`, or None if there is none."""
+    for index in range(start, min(start + 5, len(words))):
+        word = words[index]
+        if word.lower() in _NOT_MODIFIERS or word.lower() in ("and", "or", "&"):
+            return None
+        followed_by_who = index + 1 < len(words) and words[index + 1].lower() in ("who", "whose")
+        plural = word[:1].islower() and word.lower().endswith("s") and not word.lower().endswith("ss")
+        if _is_people_noun(word) or (followed_by_who and plural):
+            return index
+    return None
 
 
 def _find_benefits(brief: str, brand: str, product: str, offer: str) -> tuple[str, ...]:

@@ -462,3 +462,40 @@ def test_invalid_exact_colour_is_noted(colour: str, fix: str) -> None:
     assert len(notes) == 1, analysis.fallbacks
     assert fix in notes[0]
     assert analysis.palette.named == ("teal",)
+
+
+@pytest.mark.parametrize(
+    ("brief", "audience"),
+    [
+        ("Meet Brightly, a sunrise lamp. For young professionals who hate alarms.", "young professionals who hate alarms"),
+        ("Ad for Kiln Studio, a pottery studio. For collectors who value craft over trends.", "collectors who value craft over trends"),
+        ("A 15-second ad for Brightly, a sunrise lamp for night-shift nurses.", "night-shift nurses"),
+        ("Brightly is a gentle lamp for night-shift nurses who sleep by day, with a warm glow.", "night-shift nurses who sleep by day"),
+        ("Ad for Brightly, a lamp for nurses and paramedics on long shifts.", "nurses and paramedics"),
+        ("Ad for Loop, a budgeting app for first-time renters.", "first-time renters"),
+    ],
+)
+def test_audience_after_for(brief: str, audience: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+
+    assert analysis.audience == audience
+    assert not [note for note in analysis.fallbacks if "audience" in note], analysis.fallbacks
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "Ad for Brightly, a sunrise lamp. Run it for 30 seconds.",
+        "Make an ad for a lamp.",
+        "Create a commercial for Brightly.",
+        "Ad for Glowra, a serum. Try a sample for free.",
+        "Ad for Brightly, a lamp whose battery lasts for days.",
+        "Ad for Brightly, a lamp that glows for hours.",
+        "Ad for Brightly, a lamp for bedrooms and offices.",
+    ],
+)
+def test_for_phrase_that_is_no_audience(brief: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+
+    assert analysis.audience == "teams that want to move faster"
+    assert [note for note in analysis.fallbacks if "names no audience" in note]

@@ -300,3 +300,15 @@ def test_varied_briefs_use_their_benefits(brief: str, industry: str, duration: i
     assert len(sentences(script)) == len(set(sentences(script)))
     for pattern in BAD_PATTERNS:
         assert not re.search(pattern, script.text, re.IGNORECASE), (pattern, script.text)
+
+
+@pytest.mark.parametrize("duration", [15, 30, 60])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_copy_speaks_to_audience_after_for(duration: int, seed: int) -> None:
+    analysis = analyze_brief(JobRequest(brief="Meet Brightly, a sunrise lamp. For young professionals who hate alarms.", industry="retail"))
+    script = write_script(analysis, duration_seconds=duration, words_per_minute=WPM, seed=seed)
+    text = " ".join(line.text for line in script.lines)
+
+    assert not re.search(r"\b(?:People|Teams|Shoppers), meet\b", text), text
+    assert "young professionals" in text.lower(), text
+    assert text.lower().count("who hate alarms") <= 1, text
