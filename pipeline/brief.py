@@ -1012,7 +1012,7 @@ def analyze_brief(request: JobRequest) -> BriefAnalysis:
             fallbacks.append(f"The brief names no brand, so the copy calls it {brand!r}.")
 
     if not brand:
-        brand = _fallback_brand(product, profile)
+        brand = fallback_brand(product or profile.category)
         fallbacks.append(f"The brief names no brand, so the copy calls it {brand!r}.")
     if not product:
         product = profile.category
@@ -1099,8 +1099,12 @@ def _resolve_voice_style(requested: str | None, tone: str, style: str, fallbacks
     return {"cyberpunk": "energetic", "playful": "energetic", "luxury": "calm", "cinematic": "authoritative"}.get(style, DEFAULT_VOICE_STYLE)
 
 
-def _fallback_brand(product: str, profile: IndustryProfile) -> str:
-    return f"This {product or profile.category}".strip()
+def fallback_brand(product: str) -> str:
+    """Return the name the copy uses for a brief that names no brand: "This platform".
+
+    It is written for the start of a sentence, and copy that puts it mid-sentence lower-cases "This".
+    """
+    return f"This {product}".strip()
 
 
 def _clean_phrase(text: str) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.brief import CLAUSE_VERBS, IndustryProfile, copy_profile, industry_profile, is_clause, is_feature_verb
+from pipeline.brief import CLAUSE_VERBS, IndustryProfile, copy_profile, fallback_brand, industry_profile, is_clause, is_feature_verb
 from pipeline.models import BriefAnalysis, Script, ScriptLine, ScriptSection
 from pipeline.textnorm import to_spoken
 
@@ -325,8 +325,11 @@ class _CopyWriter:
         rng.shuffle(pains)
         rng.shuffle(proofs)
         payoff = next((benefit.payoff for benefit in self.benefits if benefit.payoff), self.profile.benefits[0])
+        # A brief with no brand gets "This platform", which reads "this platform" mid-sentence.
+        self.brand_is_phrase = analysis.brand == fallback_brand(analysis.product)
+        self.brand = _lower_first(analysis.brand) if self.brand_is_phrase else analysis.brand
         self.fields: dict[str, str] = {
-            "brand": analysis.brand,
+            "brand": self.brand,
             "audience": _lower_first(analysis.audience),
             "audience_short": _lower_first(_short_audience(analysis.audience)),
             "audience_hook": _lower_first(analysis.audience if len(analysis.audience.split()) <= 6 else _short_audience(analysis.audience)),
@@ -367,6 +370,9 @@ class _CopyWriter:
         sentence = re.sub(r"([.!?])\.$", r"\1", sentence)
         if sentence.lower() in self.used or pattern in self.used_patterns:
             return None
+        if self.brand_is_phrase and f"this is {self.brand.lower()}" in sentence.lower():
+            # "This is this platform" repeats "this", so another pattern is used instead.
+            return None
         self._pattern_of[sentence.lower()] = pattern
         return sentence
 
@@ -378,11 +384,22 @@ class _CopyWriter:
 
     def line(self, section: ScriptSection, sentence: str) -> ScriptLine:
         """Record `sentence` as used and return it as a script line with its spoken form."""
+        sentence = self.case_brand(sentence)
         self.used.add(sentence.lower())
         pattern = self._pattern_of.get(sentence.lower())
         if pattern:
             self.used_patterns.add(pattern)
         return ScriptLine(section=section, text=sentence, spoken=to_spoken(sentence))
+
+    def case_brand(self, sentence: str) -> str:
+        """Capitalise a brand that is an ordinary phrase ("this platform") where it starts a sentence, and only there.
+
+        A real brand keeps the brief's spelling everywhere, so "eBay" never becomes "EBay".
+        """
+        if not self.brand_is_phrase:
+            return sentence
+        pattern = re.compile(rf"(^|[.!?]\s+)?\b{re.escape(self.brand)}\b", re.IGNORECASE)
+        return pattern.sub(lambda match: (match.group(1) or "") + (_upper_first(self.brand) if match.group(1) is not None else self.brand), sentence)
 
     def available(self, sentence: str) -> bool:
         """Return True if neither the sentence nor the pattern it came from is in the script yet."""
@@ -481,7 +498,7 @@ def _core(writer: _CopyWriter, level: int) -> dict[ScriptSection, list[ScriptLin
 def _benefit_lines(writer: _CopyWriter, *, merge: bool, short: bool) -> list[ScriptLine]:
     benefits = writer.benefits
     phrases = [benefit for benefit in benefits if not benefit.clause and not benefit.verb]
-    brand = writer.analysis.brand
+    brand = writer.brand
     lines: list[ScriptLine] = []
     if merge:
         # One list sentence keeps every benefit when time is short.
@@ -522,7 +539,7 @@ def _extra_lines(writer: _CopyWriter) -> Iterator[tuple[ScriptSection, str]]:
     audience_lines: list[str] = []
     groups = [group.strip() for group in re.split(r",|\s+and\s+", writer.analysis.audience) if group.strip()]
     if len(groups) >= 2:
-        audience_lines.append(f"For {_lower_first(groups[0])} and {_lower_first(groups[1])} alike, {writer.analysis.brand} fits the way you work.")
+        audience_lines.append(f"For {_lower_first(groups[0])} and {_lower_first(groups[1])} alike, {writer.brand} fits the way you work.")
     audience_lines.extend(writer.options(_AUDIENCE_LINES)[:1])
     pools.append(("solution", audience_lines))
     pools.append(("cta", writer.options(_SIGN_OFFS)[:1]))

@@ -312,3 +312,18 @@ def test_copy_speaks_to_audience_after_for(duration: int, seed: int) -> None:
     assert not re.search(r"\b(?:People|Teams|Shoppers), meet\b", text), text
     assert "young professionals" in text.lower(), text
     assert text.lower().count("who hate alarms") <= 1, text
+
+
+@pytest.mark.parametrize("duration", [15, 30, 60, 120])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_fallback_brand_cased_by_position(duration: int, seed: int) -> None:
+    analysis = analyze_brief(JobRequest(brief="An ad that makes people smile."))
+    assert analysis.brand == "This platform"
+    script = write_script(analysis, duration_seconds=duration, words_per_minute=WPM, seed=seed)
+
+    for line in script.lines:
+        for match in re.finditer(r"\b[Tt]his platform\b", line.text):
+            at_sentence_start = not line.text[:match.start()].strip() or bool(re.search(r"[.!?]\s+$", line.text[:match.start()]))
+            expected = "This platform" if at_sentence_start else "this platform"
+            assert match.group(0) == expected, line.text
+        assert "this is this platform" not in line.text.lower(), line.text
