@@ -11,7 +11,7 @@ import logging
 import random
 import re
 
-from pipeline.brief import industry_profile
+from pipeline.brief import fallback_brand, industry_profile
 from pipeline.models import BriefAnalysis, LineTiming, Scene, Script, ScriptLine, Storyboard, Transition, Voiceover
 from pipeline.script import end_card_seconds
 
@@ -173,7 +173,9 @@ def title_for_line(line: ScriptLine, analysis: BriefAnalysis) -> str:
         return _cta_title(analysis)
     meet = re.search(rf"\bmeet {re.escape(analysis.brand)}\b", text, re.IGNORECASE) if analysis.brand else None
     if line.section == "hook" and meet:
-        return f"Meet {analysis.brand}"
+        # A real brand keeps the user's spelling; the stand-in for a missing one reads as a title.
+        unnamed = analysis.brand == fallback_brand(analysis.product)
+        return _title_case(f"Meet {analysis.brand}") if unnamed else f"Meet {analysis.brand}"
     candidates = [part.strip() for part in re.split(r"[.?!;:](?:\s+|$)", text) if part.strip()]
     after_colon = text.split(":", 1)[1].strip() if ":" in text else ""
     if after_colon and len(after_colon.split()) >= 2:

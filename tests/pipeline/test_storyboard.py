@@ -252,3 +252,10 @@ def test_offer_is_the_call_to_action_title() -> None:
     analysis = analyze_brief(JobRequest(brief=RING_BRIEF))
     cta = line("cta", f"FitPulse. {analysis.call_to_action}.")
     assert title_for_line(cta, analysis) == "$49.99 this week only"
+
+
+def test_hook_title_for_brief_without_brand() -> None:
+    analysis = analyze_brief(JobRequest(brief="A nice long brief for a lamp"))
+    assert analysis.brand.startswith("This ")
+    title = title_for_line(line("hook", f"Teams, meet {analysis.brand.lower()}."), analysis)
+    assert title == "Meet " + analysis.brand.title()
