@@ -942,8 +942,9 @@ _BRAND_PATTERNS = (
     re.compile(r"[\"“](?P<brand>[^\"”]{2,40})[\"”]"),
 )
 
+# The product right after the brand: "Brightly, a smart lamp", "Brightly: the lamp", "Brightly is a lamp".
 _PRODUCT_RE = re.compile(
-    r"^\s*,?\s*(?:a|an|the)\s+(?P<product>[^,.;:!?]+?)(?:\s+(?:that|which|who|for|to|with|so)\b|\s+(?:in|from|based\s+in)\s+[A-Z]|[,.;:!?]|$)",
+    r"^\s*(?:[,:\u2013\u2014-]|(?:is|was)\s)?\s*(?:a|an|the)\s+(?P<product>[^,.;:!?]+?)(?:\s+(?:that|which|who|for|to|with|so)\b|\s+(?:in|from|based\s+in)\s+[A-Z]|[,.;:!?]|$)",
     re.IGNORECASE,
 )
 _AUDIENCE_RE = re.compile(
@@ -1115,6 +1116,8 @@ def _clean_phrase(text: str) -> str:
 def _find_brand_and_product(brief: str) -> tuple[str, str]:
     brand = ""
     product = ""
+    # "an ad for an AI scheduling platform" names no brand, but its words describe the product.
+    described = ""
     for pattern in _BRAND_PATTERNS:
         match = pattern.search(brief)
         if not match:
@@ -1124,31 +1127,57 @@ def _find_brand_and_product(brief: str) -> tuple[str, str]:
             brand = candidate
             product = _find_product(brief[match.end("brand"):])
             break
+        described = described or _find_product(match.group("brand"))
     if not brand:
         brand = _first_proper_noun(brief)
         if brand:
             product = _find_product(brief[brief.find(brand) + len(brand):])
+    if not product:
+        product = described
     if not product:
         offer = _OFFER_RE.search(brief)
         product = _clean_phrase(offer.group("product")) if offer else ""
     return brand, product
 
 
+# Acronyms and trade terms that describe a product ("an AI scheduling platform", "a B2B CRM") but never
+# name one on their own. After a name they stay part of it: "Barrios AI".
+_GENERIC_TERMS = frozenset(
+    "AI ML LLM GPT SEO SEM CRM ERP CMS LMS HR IT B2B B2C D2C DTC SaaS PaaS IaaS API APIs SDK IoT VR AR XR EV "
+    "GPS LED LCD OLED UV USB NFT POS SMS PDF CBD DIY HVAC ETF KPI KPIs ROI SMB SMBs SME SMEs QA UX UI 3D 4K 5G "
+    "8K HD TV PC".split()
+)
+# Words that join the parts of one name: "Kiln & Co", "Kiln and Co", "Bank of America".
+_NAME_JOINERS = ("&", "and", "of")
+
+
 def _trim_brand(candidate: str) -> str:
     words = _clean_phrase(candidate).split()
+    described = bool(words) and words[0].lower() in ("a", "an")
     # Drop a leading article or instruction word, then keep the capitalised run.
     while words and words[0].lower() in ("a", "an", "the", "our", "my", "new", "brand"):
         words = words[1:]
     kept: list[str] = []
     for word in words:
-        if kept and not (word[:1].isupper() or word[:1].isdigit() or word in ("&", "of", "and")):
+        if kept and not (word[:1].isupper() or word[:1].isdigit() or word in _NAME_JOINERS):
             break
         kept.append(word)
-    while kept and kept[-1] in ("&", "of", "and"):
+    while kept and kept[-1] in _NAME_JOINERS:
         kept.pop()
     if not kept or not (kept[0][:1].isupper() or kept[0][:1].isdigit()):
         return ""
-    return " ".join(kept)[:60]
+    # "an XYZ widget": an all-capitals word between "a" or "an" and a lower-case noun describes the widget.
+    followed_by_noun = len(words) > len(kept) and words[len(kept)][:1].islower()
+    if described and followed_by_noun and all(word.isupper() for word in kept):
+        return ""
+    return " ".join(_strip_generic_terms(kept))[:60]
+
+
+def _strip_generic_terms(run: list[str]) -> list[str]:
+    """Drop the acronyms and joiners that open a run of capitalised words: "AI Barrios" keeps "Barrios"."""
+    while run and (run[0] in _GENERIC_TERMS or run[0] in _NAME_JOINERS):
+        run = run[1:]
+    return run
 
 
 _SENTENCE_END_RE = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bMrs\.)(?<!\bProf\.)(?<=[.!?])\s+")
@@ -1156,23 +1185,88 @@ _TITLES = frozenset({"Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "St."})
 
 
 def _first_proper_noun(brief: str) -> str:
+    """Return the first name in the brief: a run of capitalised words, or a sentence's opening words that a definition follows."""
     for sentence in _SENTENCE_END_RE.split(brief):
         words = sentence.split()
-        for index, word in enumerate(words):
-            clean = word if word in _TITLES else word.strip(",.;:!?\"'()")
-            if index == 0 or not clean[:1].isupper() or clean.lower() in _INSTRUCTION_WORDS:
-                continue
-            run = [clean]
-            for following in words[index + 1:]:
-                following_clean = following.strip(",.;:!?\"'()")
-                mixed = bool(re.fullmatch(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+", following_clean))
-                if not (following_clean[:1].isupper() or mixed):
-                    break
-                run.append(following_clean)
-                if following != following_clean:
-                    break
-            return " ".join(run)
+        leading = _leading_brand(words)
+        if leading:
+            return leading
+        index = 1
+        while index < len(words):
+            run, end = _capitalised_run(words, index)
+            name = _strip_generic_terms(run)
+            if name:
+                return " ".join(name)
+            index = max(end, index + 1)
     return ""
+
+
+def _capitalised_run(words: list[str], start: int) -> tuple[list[str], int]:
+    """Return the run of capitalised words from `start` ("Kiln & Co", "Barrios A2I") and the index after it.
+
+    The run is empty when the word at `start` is not capitalised or is an instruction word. A word with
+    punctuation after it ("Brightly,") ends the run.
+    """
+    word = words[start]
+    clean = word if word in _TITLES else word.strip(",.;:!?\"'()")
+    if not clean[:1].isupper() or clean.lower() in _INSTRUCTION_WORDS:
+        return [], start + 1
+    run = [clean]
+    index = start + 1
+    ended = word != clean and word not in _TITLES
+    while index < len(words) and not ended:
+        following = words[index]
+        following_clean = following.strip(",.;:!?\"'()")
+        if following_clean in _NAME_JOINERS and index + 1 < len(words) and words[index + 1][:1].isupper():
+            run.append(following_clean)
+            index += 1
+            continue
+        mixed = bool(re.fullmatch(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+", following_clean))
+        if not (following_clean[:1].isupper() or mixed):
+            break
+        run.append(following_clean)
+        index += 1
+        ended = following != following_clean
+    return run, index
+
+
+# Sentence openers that are labels, pronouns or quantifiers, never a brand: "Product: a lamp", "Everyone makes ...".
+_NOT_LEADING_NAMES = frozenset(
+    "product products brand company app name client service offer offers benefit benefits feature features goal "
+    "goals length duration format platform message headline tagline slogan price pricing everyone everybody "
+    "someone somebody nobody nothing everything something he she they you we i it this that these those there "
+    "here who what why how when where each every all most many some no today now".split()
+)
+
+
+def _leading_brand(words: list[str]) -> str:
+    """Return the name that opens a sentence and is then defined, or "" if the sentence opens otherwise.
+
+    A sentence's first word is capitalised whatever it is, so the opening run counts as a name only when
+    a definition follows it: "Brightly is a smart lamp", "Brightly: the lamp that ...", "Brightly, a lamp",
+    "Brightly - a lamp". A run of several words, or one with "&", capitals or digits inside, also counts when
+    a feature verb follows ("Kiln & Co makes mugs", "AT&T keeps you connected").
+    """
+    # NOTE: a common noun that opens a definition ("Sleep is a luxury.") is still read as a brand. A single
+    # plain word before a verb ("Brightly wakes you gently") is not, because common nouns open such
+    # sentences as often ("Coffee makes mornings better").
+    if not words or words[0].strip(",:").lower() in _NOT_LEADING_NAMES:
+        return ""
+    run, end = _capitalised_run(words, 0)
+    name = _strip_generic_terms(run)
+    if not name or name != run:
+        return ""
+    rest = [word.lower() for word in words[end:end + 3]]
+    articles = ("a", "an", "the")
+    last = words[end - 1]
+    if last.endswith((":", ",")):
+        defined = bool(rest) and rest[0] in articles
+    elif rest[:1] and rest[0] in ("-", "\u2013", "\u2014", "is", "was"):
+        defined = len(rest) > 1 and rest[1] in articles
+    else:
+        compound = len(run) > 1 or bool(re.search(r"[&\d]|.[A-Z]", run[0]))
+        defined = compound and bool(rest) and rest[0] in FEATURE_VERBS
+    return " ".join(run) if defined else ""
 
 
 def _find_product(after_brand: str) -> str:

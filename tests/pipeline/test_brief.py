@@ -499,3 +499,77 @@ def test_for_phrase_that_is_no_audience(brief: str) -> None:
 
     assert analysis.audience == "teams that want to move faster"
     assert [note for note in analysis.fallbacks if "names no audience" in note]
+
+
+@pytest.mark.parametrize(
+    ("brief", "brand"),
+    [
+        ("Brightly is a smart lamp that wakes you gently.", "Brightly"),
+        ("Meet Brightly, the lamp that wakes you gently.", "Brightly"),
+        ("Brightly: the lamp that wakes you gently.", "Brightly"),
+        ("Brightly, a smart lamp that wakes you gently.", "Brightly"),
+        ("Brightly - a smart lamp that wakes you gently.", "Brightly"),
+        ("Tone: warm. Brightly is a smart lamp.", "Brightly"),
+        ("Kiln & Co makes stoneware mugs.", "Kiln & Co"),
+        ("Kiln and Co makes stoneware mugs.", "Kiln and Co"),
+        ("Introducing Kiln & Co, handmade stoneware mugs.", "Kiln & Co"),
+        ("Ben & Jerry's makes ice cream for late nights.", "Ben & Jerry's"),
+        ("An ad for Ben & Jerry's new flavour.", "Ben & Jerry's"),
+        ("Procter & Gamble makes soap that lasts.", "Procter & Gamble"),
+        ("AT&T keeps you connected.", "AT&T"),
+        ("Create an ad for AT&T, a phone network.", "AT&T"),
+        ("A video about new lamps from Kiln & Co for busy parents.", "Kiln & Co"),
+        ("Create a 30-second commercial for Barrios A2I, an AI automation company.", "Barrios A2I"),
+        ("Promote Dr. Smith Dental in NYC.", "Dr. Smith Dental"),
+    ],
+)
+def test_brand_found_wherever_brief_names_it(brief: str, brand: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    assert analysis.brand == brand
+    assert not any("names no brand" in note for note in analysis.fallbacks)
+
+
+@pytest.mark.parametrize(
+    ("brief", "product"),
+    [
+        ("an ad for an AI scheduling platform", "AI scheduling platform"),
+        ("An ad for an SEO tool that ranks you higher.", "SEO tool"),
+        ("Make a video about a B2B CRM for small teams.", "B2B CRM"),
+        ("A 15-second ad for a new SaaS app. Tone: calm.", "new SaaS app"),
+        ("We need a video for our AI scheduling platform.", ""),
+        ("Highlight AI features and GPS tracking.", ""),
+    ],
+)
+def test_acronym_in_product_is_not_brand(brief: str, product: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    assert any("names no brand" in note for note in analysis.fallbacks), analysis.brand
+    assert analysis.brand.startswith("This ")
+    if product:
+        assert analysis.product == product
+
+
+@pytest.mark.parametrize(
+    ("brief", "product"),
+    [
+        ("Brightly is a smart lamp that wakes you gently.", "smart lamp"),
+        ("Brightly: the lamp that wakes you gently.", "lamp"),
+        ("Kiln & Co, a pottery studio in Leeds.", "pottery studio"),
+    ],
+)
+def test_product_read_after_leading_brand(brief: str, product: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    assert analysis.product == product
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "Busy parents love a calm morning. Create an ad that makes people smile.",
+        "Everyone makes mistakes. An ad that makes people smile.",
+        "Product: a smart lamp that wakes you gently.",
+        "Benefits: the calm of a slow sunrise.",
+    ],
+)
+def test_sentence_opening_word_is_not_brand(brief: str) -> None:
+    analysis = analyze_brief(JobRequest(brief=brief))
+    assert any("names no brand" in note for note in analysis.fallbacks), analysis.brand
