@@ -23,8 +23,8 @@ from pipeline.models import Voiceover
 logger = logging.getLogger(__name__)
 
 TARGET_LUFS = -14.0
-# The limiter aims below the -1 dBTP delivery limit because AAC encoding raises true peaks:
-# by 0.2 dB on most beds, by 1.5 dB on one bright bed, so the job checks the encoded stream.
+# The limiter aims below the -1 dBTP delivery limit because AAC encoding raises true peaks,
+# usually by about 0.2 dB but by more on some mixes, so the job also checks the encoded stream.
 LIMITER_CEILING_DBTP = -1.5
 # Music level under speech relative to its level between lines.
 DUCK_DB = -12.0

@@ -284,11 +284,13 @@ def _encoder_command(spec: RenderSpec, config: PipelineConfig, audio_path: Path 
 
 
 def _audio_encoder_args(preset: PlatformPreset, seconds: float) -> list[str]:
-    # ffmpeg's default "twoloop" AAC coder, not its "fast" one: fast takes a third of the CPU but
-    # overshoots the mix's true peak by about 0.7 dB (twoloop: 0.2 dB), past the -1 dBTP limit.
-    # Pad with silence, then trim, so the audio stream lasts exactly as long as the video.
+    # ffmpeg's default "twoloop" AAC coder, not its "fast" one: on one test mix fast took a third
+    # of the CPU but raised the true peak by 0.7 dB (twoloop: 0.2 dB). Perceptual noise
+    # substitution, which codes noisy bands as synthetic noise to save bits, is off: on one mix
+    # it put a click of 0.4 of full scale into the first second. Pad with silence, then trim, so
+    # the audio stream lasts exactly as long as the video.
     return [
-        "-c:a", "aac", "-b:a", preset.audio_bitrate, "-ar", "48000",
+        "-c:a", "aac", "-aac_pns", "0", "-b:a", preset.audio_bitrate, "-ar", "48000",
         "-af", f"apad=whole_dur={seconds:.6f},atrim=end={seconds:.6f},asetpts=N/SR/TB",
     ]  # fmt: skip
 

@@ -18,10 +18,8 @@ from pipeline import platforms
 from pipeline.brief import analyze_brief
 from pipeline.config import PipelineConfig
 from pipeline.errors import StageError
-from pipeline.mix import mix_audio
-from pipeline.models import JobOutput, JobRequest, PlatformPreset
+from pipeline.models import JobOutput, JobRequest, PlatformPreset, Voiceover
 from pipeline.music import synthesize_music
-from pipeline.render import encode_soundtrack
 from pipeline.run import ProgressTracker, job_seed, run_job
 from pipeline.script import speech_seconds_available, write_script
 from pipeline.visual_samples import sample_spec
@@ -315,8 +313,10 @@ def test_seed_brief_youtube_30s(tmp_path: Path) -> None:
     assert_progress_valid(reporter)
 
 
-def test_soundtrack_limited_lower_when_aac_overshoots(tmp_path: Path) -> None:
-    # The README's example brief: AAC encoding raised its mix's true peak from -1.5 dBTP to 0.0 dBTP.
+@pytest.fixture(scope="module")
+def brightly_audio(tmp_path_factory: pytest.TempPathFactory) -> tuple[Voiceover, Path, Path]:
+    """The voiceover and music bed of the README's example brief, and a scratch directory."""
+    folder = tmp_path_factory.mktemp("brightly")
     request = JobRequest(
         brief="A 30-second ad for Brightly, the smart lamp that wakes you gently",
         duration_seconds=30, platform="tiktok", style="playful", voice_style="warm",
@@ -325,21 +325,38 @@ def test_soundtrack_limited_lower_when_aac_overshoots(tmp_path: Path) -> None:
     analysis = analyze_brief(request)
     voice = select_voice(analysis.voice_style, analysis.language)
     script = write_script(analysis, duration_seconds=30.0, words_per_minute=float(voice.words_per_minute), seed=seed)
-    voiceover = synthesize_voiceover(script, voice, tmp_path, seed=seed, max_duration=speech_seconds_available(30.0))
-    music = synthesize_music(analysis.style, duration=30.0, seed=seed, out_path=tmp_path / "music.wav")
+    voiceover = synthesize_voiceover(script, voice, folder, seed=seed, max_duration=speech_seconds_available(30.0))
+    music = synthesize_music(analysis.style, duration=30.0, seed=seed, out_path=folder / "music.wav")
+    return voiceover, music, folder
+
+
+def test_example_soundtrack_within_peak(brightly_audio: tuple[Voiceover, Path, Path]) -> None:
+    # AAC encoding once took this mix from -1.5 dBTP to 0.0 dBTP, with a click in its first second.
+    voiceover, music, folder = brightly_audio
     spec = sample_spec("playful", "tiktok", duration=30.0, scenes=2)
-
-    plain = mix_audio(voiceover, music, duration=30.0, out_path=tmp_path / "plain.wav")
-    encode_soundtrack(plain.path, tmp_path / "plain.m4a", spec=spec)
-    assert _ebur128(tmp_path / "plain.m4a")[1] > run_module.SOUNDTRACK_PEAK_DBTP, "this case no longer overshoots"
-
     mix, soundtrack = run_module.mix_and_encode(
-        voiceover, music, spec, mix_path=tmp_path / "mix.wav", soundtrack_path=tmp_path / "soundtrack.m4a"
+        voiceover, music, spec, mix_path=folder / "mix.wav", soundtrack_path=folder / "soundtrack.m4a"
     )
     integrated, peak = _ebur128(soundtrack)
     assert peak <= run_module.SOUNDTRACK_PEAK_DBTP
     assert abs(integrated - (-14.0)) <= 0.5
-    assert mix.true_peak_dbtp < plain.true_peak_dbtp
+    assert mix.true_peak_dbtp <= -1.5
+
+
+def test_soundtrack_limited_lower_until_peak_fits(
+    brightly_audio: tuple[Voiceover, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A limit far below what the first encode reaches makes the mix thread limit lower and encode again.
+    voiceover, music, folder = brightly_audio
+    monkeypatch.setattr(run_module, "SOUNDTRACK_PEAK_DBTP", -4.0)
+    spec = sample_spec("playful", "tiktok", duration=30.0, scenes=2)
+    mix, soundtrack = run_module.mix_and_encode(
+        voiceover, music, spec, mix_path=folder / "low.wav", soundtrack_path=folder / "low.m4a"
+    )
+    integrated, peak = _ebur128(soundtrack)
+    assert peak <= -4.0
+    assert mix.true_peak_dbtp < -4.0
+    assert abs(integrated - (-14.0)) <= 1.0
 
 
 def _ebur128(path: Path) -> tuple[float, float]:
