@@ -45,7 +45,9 @@ TERMINATE_GRACE_SECONDS = 0.5
 # Time a worker gets to exit on its own after it stored the job's outcome.
 EXIT_AFTER_OUTCOME_SECONDS = 5.0
 # Tries at forking one worker, each after restarting a forkserver that exited.
-FORK_TRIES = 3
+FORK_TRIES = 5
+# Wait before the second try, doubled before each later one (0.1 + 0.2 + 0.4 + 0.8 s at most).
+FORK_RETRY_SECONDS = 0.1
 
 
 @dataclass
@@ -216,13 +218,18 @@ class Supervisor:
         """Start a worker process for `spec`, restarting the forkserver if it has exited."""
         job_id = spec.lease.job_id
         failure: Exception | None = None
-        for _ in range(FORK_TRIES):
+        for attempt in range(FORK_TRIES):
+            if attempt:
+                # multiprocessing restarts a forkserver only once it has reaped the old one. Until
+                # then a request is refused at once, so give the old one time to exit.
+                time.sleep(FORK_RETRY_SECONDS * 2 ** (attempt - 1))
             process = self._context.Process(target=run_worker, args=(spec,), name=f"ragnarok-worker-{job_id}")
             try:
                 process.start()
                 return process
-            except (EOFError, ConnectionRefusedError) as error:
-                # The forkserver exited before it forked the worker. A preloaded module that raises
+            except (EOFError, ConnectionError) as error:
+                # The forkserver exited before it forked the worker, or while it was being handed
+                # the request (refused, reset or broken pipe). A preloaded module that raises
                 # anything but ImportError at import does that, and would do it again in every restart,
                 # so the restarted forkserver preloads nothing. The worker then imports the pipeline
                 # itself, and an import error fails the job with its message.
