@@ -22,18 +22,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from unittest import mock
 
 from pipeline.config import PipelineConfig
-from pipeline.models import JobRequest, ProgressCallback, RenderSpec, silent_progress
+from pipeline.models import JobRequest, RenderSpec
 
 from bench.cases import Case
-
-if TYPE_CHECKING:
-    from pipeline.render import FrameTap
 
 logger = logging.getLogger(__name__)
 
@@ -127,21 +123,13 @@ def capture_render(case: Case, workdir: Path, config: PipelineConfig) -> Capture
 
     captured: list[tuple[RenderSpec, Path | None]] = []
 
-    def recording(
-        spec: RenderSpec,
-        out_path: Path,
-        *,
-        audio_path: Path | None,
-        config: PipelineConfig,
-        progress: ProgressCallback = silent_progress,
-        taps: Sequence[FrameTap] = (),
-    ) -> Path:
+    def recording(spec: RenderSpec, out_path: Path, *, audio_path: Path | None, **options: Any) -> Path:
         kept_audio = None
         if audio_path is not None:
             kept_audio = workdir / "render_audio.wav"
             shutil.copyfile(audio_path, kept_audio)
         captured.append((spec, kept_audio))
-        return render_video(spec, out_path, audio_path=audio_path, config=config, progress=progress, taps=taps)
+        return render_video(spec, out_path, audio_path=audio_path, **options)
 
     with mock.patch.object(run_module, "render_video", recording):
         output = run_module.run_job(job_request(case), workdir / "job", config, _QuietReporter())

@@ -110,11 +110,11 @@ def drawable_text(text: str, face: FontFace, size: int) -> str:
             kept.append(char)
         else:
             dropped = True
-    shown = re.sub(r"\s+", " ", "".join(kept)).strip()
+    drawable = re.sub(r"\s+", " ", "".join(kept)).strip()
     if dropped:
         # "at zuribrew.ch 🥤." must not leave "at zuribrew.ch ." behind.
-        shown = re.sub(r" (?=[.,!?;:…])", "", shown)
-    return shown
+        drawable = re.sub(r" (?=[.,!?;:…])", "", drawable)
+    return drawable
 
 
 @functools.lru_cache(maxsize=4096)

@@ -38,16 +38,16 @@ BLACK_PICTURE_SHARE = 0.98
 # few small sparks moving over a still background count as frozen, though they visibly move.
 UNCHANGED_LEVELS = 1
 # FrameChecks samples every 4th pixel of each plane in both directions, about 130,000 luma and
-# 65,000 chroma samples of a 1080p frame, at 0.3 ms a frame. A moving shape 4 pixels wide or
-# more always covers samples.
+# 65,000 chroma samples of a 1080p frame, at 0.3 ms a frame. A moving shape at least 4 pixels
+# wide and 4 high always covers samples.
 _SAMPLE_STEP = 4
 
 
 class FrameChecks:
     """Measures black and frozen stretches on the frames as the renderer draws them.
 
-    `see` is called once per frame, in order, from the renderer's drawing thread; `spans` is read
-    after the render has finished.
+    `see` is called once per frame, in order, from the renderer's drawing thread. `black_spans`
+    and `frozen_spans` are read after the render has finished.
     """
 
     def __init__(self, frames: int, fps: int) -> None:
@@ -79,11 +79,11 @@ class FrameChecks:
         return self.seen == self.frames
 
     def black_spans(self, min_seconds: float) -> tuple[tuple[float, float], ...]:
-        """Stretches of black frames lasting at least `min_seconds`, as (start, end) seconds."""
+        """Return the stretches of black frames lasting at least `min_seconds`, as (start, end) seconds."""
         return self._runs(self._black, min_seconds)
 
     def frozen_spans(self, min_seconds: float) -> tuple[tuple[float, float], ...]:
-        """Stretches where the picture does not change for at least `min_seconds`, as (start, end) seconds."""
+        """Return the stretches where the picture does not change for at least `min_seconds`, as (start, end) seconds."""
         # A stretch of unchanged frames begins with the frame they all equal: the one before them.
         still = self._unchanged.copy()
         still[:-1] |= self._unchanged[1:]
@@ -136,7 +136,7 @@ def check_output(
     Checks: duration and stream lengths within one frame, H.264 yuv420p and AAC streams, size,
     frame rate and square pixels. Loudness must be -14 +/- 1 LUFS with true peak at most -1 dBTP.
     No black stretch may last over 1 s and no frozen stretch over 2 s. Given `frames` from the
-    render that wrote the file, those two stretches are measured on the frames it drew; the file
+    render that wrote the file, those two stretches are measured on the frames it drew. The file
     must then hold one video packet per frame, and its keyframes must decode. Without `frames`,
     ffmpeg decodes the whole video to find them.
     """

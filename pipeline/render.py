@@ -45,7 +45,7 @@ _STDERR_TAIL = 2000
 
 
 class FrameTap(Protocol):
-    """Sees each frame right after it is drawn, on the drawing thread, before it goes to the encoder.
+    """An observer given each frame right after it is drawn, on the drawing thread, before it goes to the encoder.
 
     Frames arrive in order. The planes are reused for later frames as soon as `see` returns, so a
     tap that keeps a frame must copy it.

@@ -207,7 +207,7 @@ class _Job:
             self.tracker = ProgressTracker(self.reporter, weights)
             output = self._run_stages(providers, pool, preset)
         # The intermediate audio and pictures (about 13 MB for 30 s) are of no use once the video
-        # is checked; a failed job keeps them for diagnosis.
+        # passed its checks. A failed job keeps them for diagnosis.
         shutil.rmtree(self.work, ignore_errors=True)
         logger.info("job finished in %.1f s; stage seconds %s", time.monotonic() - started, self.stage_seconds)
         return output
@@ -294,8 +294,8 @@ class _Job:
         # The settled end card shows the brand and the call to action with no caption over them.
         # A storyboard without an end card falls back to the hook.
         end_cards = [scene for scene in storyboard.scenes if scene.kind == "end_card"]
-        shown = end_cards[-1] if end_cards else storyboard.scenes[0]
-        at_seconds = shown.start + min(shown.duration * 0.6, 2.5)
+        thumbnail_scene = end_cards[-1] if end_cards else storyboard.scenes[0]
+        at_seconds = thumbnail_scene.start + min(thumbnail_scene.duration * 0.6, 2.5)
         frames = frame_count(spec)
         checks = FrameChecks(frames, preset.fps)
         grab = FrameGrab(min(frames - 1, int(round(at_seconds * preset.fps))))

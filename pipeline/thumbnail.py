@@ -28,7 +28,7 @@ JPEG_QUALITY = 92
 
 
 class FrameGrab:
-    """Keeps a copy of one frame while the renderer draws; `see` runs on the renderer's drawing thread."""
+    """A copy of one frame, taken while the renderer draws. `see` runs on the renderer's drawing thread."""
 
     def __init__(self, index: int) -> None:
         self.index = index

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import wave
 from pathlib import Path
@@ -14,6 +13,7 @@ from pipeline.errors import StageError
 from pipeline.mix import limit_true_peak, mix_audio, true_peak_envelope
 from pipeline.models import LineTiming, Voiceover
 from pipeline.music import synthesize_music
+from tests.support.media import ebur128
 
 RATE = 48000
 LINES = (
@@ -21,18 +21,6 @@ LINES = (
     "Launch faster and scale smarter while the machines do the busy work.",
     "Book your demo today.",
 )
-
-
-def ebur128(path: Path) -> tuple[float, float]:
-    """Return (integrated LUFS, true peak dBTP) as ffmpeg's ebur128 filter reports them."""
-    stderr = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr
-    summary = stderr[stderr.rfind("Summary:") :]
-    integrated = float(re.search(r"I:\s*(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s*(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
-    return integrated, peak
 
 
 def decode(path: Path) -> np.ndarray:

@@ -157,7 +157,8 @@ def test_frame_checks_pass_good_file(tmp_path: Path, soundtrack: Path) -> None:
     checks = decoded_checks(video)
     assert checks.complete
     report = check_output(video, PRESET, duration=6.0, frames=checks)
-    assert report.black_spans == () and report.frozen_spans == ()
+    assert report.black_spans == ()
+    assert report.frozen_spans == ()
     assert -15.0 <= report.integrated_lufs <= -13.0
     assert report.true_peak_dbtp <= -1.0
 

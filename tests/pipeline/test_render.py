@@ -191,7 +191,7 @@ def test_same_spec_same_video_frames(tmp_path: Path) -> None:
 
 
 class _Recorder:
-    """A frame tap that keeps the index and a copy of the luma of every frame it sees."""
+    """A frame tap that keeps the index and a copy of the luma of every frame it gets."""
 
     def __init__(self) -> None:
         self.indices: list[int] = []

@@ -24,6 +24,7 @@ from pipeline.run import ProgressTracker, job_seed, run_job
 from pipeline.script import speech_seconds_available, write_script
 from pipeline.visual_samples import sample_spec
 from pipeline.voice import select_voice, synthesize_voiceover
+from tests.support.media import ebur128
 
 SMALL = PlatformPreset("test_small", 640, 360, 30, (0.05, 0.05, 0.08, 0.05))
 TINY = PlatformPreset("test_tiny", 320, 180, 30, (0.05, 0.05, 0.08, 0.05))
@@ -337,7 +338,7 @@ def test_example_soundtrack_within_peak(brightly_audio: tuple[Voiceover, Path, P
     mix, soundtrack = run_module.mix_and_encode(
         voiceover, music, spec, mix_path=folder / "mix.wav", soundtrack_path=folder / "soundtrack.m4a"
     )
-    integrated, peak = _ebur128(soundtrack)
+    integrated, peak = ebur128(soundtrack)
     assert peak <= run_module.SOUNDTRACK_PEAK_DBTP
     assert abs(integrated - (-14.0)) <= 0.5
     assert mix.true_peak_dbtp <= -1.5
@@ -353,19 +354,7 @@ def test_soundtrack_limited_lower_until_peak_fits(
     mix, soundtrack = run_module.mix_and_encode(
         voiceover, music, spec, mix_path=folder / "low.wav", soundtrack_path=folder / "low.m4a"
     )
-    integrated, peak = _ebur128(soundtrack)
+    integrated, peak = ebur128(soundtrack)
     assert peak <= -4.0
     assert mix.true_peak_dbtp < -4.0
     assert abs(integrated - (-14.0)) <= 1.0
-
-
-def _ebur128(path: Path) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of `path`, measured by ffmpeg."""
-    stderr = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr
-    summary = stderr[stderr.rindex("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
-    return integrated, peak
